@@ -1,0 +1,164 @@
+"""The ``MaskingStrategy`` contract shared by every strategy.
+
+A strategy is built from a config dict plus a :class:`MaskGeometry`, and called as
+``strategy(batch_size, motion=None, generator=None, pixel_values=None) -> BoolTensor (B, L)``
+with True = masked. Constructor arguments *are* the config (as in diffusers' schedulers):
+``to_dict()`` reads them back by name, so every subclass stores each ``__init__`` argument as an
+attribute of the same name.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+
+from .geometry import MaskGeometry
+
+
+class MaskingStrategy(ABC):
+    """Base class: validates inputs, resolves the device, checks the output invariant.
+
+    Subclasses set ``name`` (the registry key), ``requires_motion`` and implement
+    :meth:`_generate`. Random numbers are drawn on the generator's device (CPU by default) and then
+    moved, so a seeded generator gives the same mask on every device.
+    """
+
+    name: ClassVar[str] = ""
+    requires_motion: ClassVar[bool] = False
+
+    def __init__(self, geometry: MaskGeometry, mask_ratio: float = 0.9) -> None:
+        if not isinstance(geometry, MaskGeometry):
+            raise TypeError(f"geometry must be a MaskGeometry, got {type(geometry).__name__}.")
+        if not 0.0 < float(mask_ratio) < 1.0:
+            raise ValueError(f"mask_ratio must lie in (0, 1), got {mask_ratio}.")
+        self.geometry = geometry
+        self.mask_ratio = float(mask_ratio)
+
+    # ----------------------------------------------------------------------------------- config
+    @classmethod
+    def option_names(cls) -> list[str]:
+        """Constructor options a config dict may set (everything but ``geometry``)."""
+        params = inspect.signature(cls.__init__).parameters
+        return [p for p in params if p not in ("self", "geometry")]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., **options}``, JSON-serialisable, enough to rebuild this strategy."""
+        options = {}
+        for key in self.option_names():
+            value = getattr(self, key)
+            options[key] = list(value) if isinstance(value, tuple) else value
+        return {"name": self.name, **options}
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any], geometry: MaskGeometry) -> MaskingStrategy:
+        """Builds the strategy from ``to_dict()`` output (``name`` is optional but must match)."""
+        config = dict(config)
+        name = config.pop("name", cls.name)
+        if name != cls.name:
+            raise ValueError(f"Config names strategy {name!r}, but this class is {cls.name!r}.")
+        unknown = sorted(set(config) - set(cls.option_names()))
+        if unknown:
+            raise ValueError(
+                f"Unknown option(s) {unknown} for masking strategy {cls.name!r}; "
+                f"valid options: {sorted(cls.option_names())}."
+            )
+        return cls(geometry, **config)
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "name")
+        return f"{type(self).__name__}({options})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(self) is type(other)
+            and self.geometry == other.geometry  # type: ignore[attr-defined]
+            and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+        )
+
+    # ---------------------------------------------------------------------------------- masking
+    @property
+    def num_masked(self) -> int:
+        """Masked tokens per clip (the same in every row). Strategies that mask per frame override."""
+        return int(self.mask_ratio * self.geometry.seq_length)
+
+    def __call__(
+        self,
+        batch_size: int,
+        motion: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        pixel_values: torch.Tensor | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        """Makes masks for a batch.
+
+        Args:
+            batch_size: B.
+            motion: (B, T, h, w, 2) float, DESIGN.md's convention: ``motion[b, t, y, x] = (dx, dy)``
+                in pixels of the (H, W) frame, on any grid h × w (strategies resample it), or
+                (T, h, w, 2) for a single clip (B must be 1).
+            generator: a ``torch.Generator``; the same seed gives the same mask on any device.
+            pixel_values: (B, T, C, H, W), used only by strategies that can estimate motion.
+            device: where the mask goes; defaults to motion's, then pixel_values' device, then CPU.
+
+        Returns:
+            BoolTensor (B, L), True = masked, exactly ``self.num_masked`` True per row.
+        """
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}.")
+        batch_size = int(batch_size)
+        if device is None:
+            device = next((x.device for x in (motion, pixel_values) if x is not None), torch.device("cpu"))
+        device = torch.device(device)
+        if motion is not None:
+            motion = self._check_motion(motion, batch_size).to(device)
+        elif self.requires_motion:
+            if pixel_values is None:
+                raise ValueError(
+                    f"Masking strategy {self.name!r} needs motion: pass motion=(B, T, h, w, 2) "
+                    "(motion vectors or optical flow), or pixel_values to estimate it."
+                )
+            motion = self.estimate_motion(pixel_values.to(device))
+        mask = self._generate(batch_size, motion, generator, device)
+        expected = (batch_size, self.geometry.seq_length)
+        if mask.shape != expected or mask.dtype != torch.bool:
+            raise RuntimeError(f"{self.name}: made {tuple(mask.shape)} {mask.dtype}, expected {expected} bool.")
+        return mask
+
+    @abstractmethod
+    def _generate(
+        self,
+        batch_size: int,
+        motion: torch.Tensor | None,
+        generator: torch.Generator | None,
+        device: torch.device,
+    ) -> torch.Tensor:
+        """Returns BoolTensor (B, L) on ``device``; ``motion`` is (B, T, h, w, 2) on ``device`` or None."""
+
+    def estimate_motion(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) -> motion (B, T, H, W, 2). Strategies that can estimate motion override."""
+        raise ValueError(f"Masking strategy {self.name!r} cannot estimate motion from pixel_values.")
+
+    def _check_motion(self, motion: torch.Tensor, batch_size: int) -> torch.Tensor:
+        if not torch.is_tensor(motion):
+            motion = torch.as_tensor(motion)
+        if motion.dim() == 4:
+            motion = motion.unsqueeze(0)
+        if motion.dim() != 5 or motion.shape[-1] != 2:
+            raise ValueError(f"motion must be (B, T, h, w, 2), got shape {tuple(motion.shape)}.")
+        if motion.shape[0] != batch_size:
+            raise ValueError(f"motion has batch {motion.shape[0]} but batch_size is {batch_size}.")
+        if motion.shape[1] != self.geometry.num_frames:
+            raise ValueError(
+                f"motion has {motion.shape[1]} frames, the geometry {self.geometry.num_frames}."
+            )
+        return motion.float()
+
+    # ------------------------------------------------------------------------------- randomness
+    @staticmethod
+    def rand(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+        """Uniform [0, 1) drawn on the generator's device (CPU if None), moved to ``device``."""
+        gen_device = generator.device if generator is not None else torch.device("cpu")
+        return torch.rand(shape, generator=generator, device=gen_device).to(device)
