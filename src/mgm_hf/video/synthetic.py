@@ -1,0 +1,204 @@
+"""Real test videos with known motion: a textured square moving over a textured background.
+
+Everything here writes real files with PyAV so tests exercise the same decoder as training.
+Sizes are ``(height, width)``; positions and velocities are ``(x, y)`` in pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+__all__ = [
+    "SyntheticVideo",
+    "moving_square_frames",
+    "moving_square_motion",
+    "write_moving_square_video",
+    "write_video",
+]
+
+_DEFAULT_SUFFIX = {"libx264": ".mp4", "h264": ".mp4", "mpeg4": ".mp4", "mpeg2video": ".mpg",
+                   "libvpx-vp9": ".webm", "libvpx": ".webm", "libaom-av1": ".mkv"}
+
+
+def write_video(
+    path: str | Path,
+    frames: np.ndarray,
+    *,
+    codec: str = "libx264",
+    fps: int = 25,
+    options: dict[str, str] | None = None,
+    pix_fmt: str = "yuv420p",
+) -> Path:
+    """Encodes RGB frames into a real video file with PyAV and returns its path.
+
+    Args:
+        path: output file; the container is inferred from its suffix (``.mp4``, ``.webm``, ``.mkv``,
+            ``.avi``, ``.mpg``).
+        frames: uint8 ``(T, H, W, 3)`` RGB; ``H`` and ``W`` must be even for yuv420p.
+        codec: an FFmpeg encoder name, e.g. ``libx264``, ``libvpx-vp9``, ``mpeg4``, ``mpeg2video``.
+        fps: frames per second.
+        options: encoder options, e.g. ``{"bf": "2", "g": "12", "refs": "1"}`` or
+            ``{"x264-params": "bframes=2:keyint=12"}``.
+        pix_fmt: pixel format of the encoded stream.
+    """
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = frames.shape[1:3]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps))
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = pix_fmt
+        if options:
+            stream.codec_context.options = dict(options)
+        for i, array in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def _texture(rng: np.random.Generator, height: int, width: int, sigma: float) -> np.ndarray:
+    """Smoothed colour noise, uint8 ``(height, width, 3)``: rich enough for block matching and flow,
+    smooth enough to survive chroma subsampling and compression."""
+    noise = rng.uniform(0, 255, size=(height, width, 3)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noise, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+    # Stretch contrast back to the full range after blurring.
+    lo, hi = smooth.min(), smooth.max()
+    return np.clip((smooth - lo) * (235.0 / max(hi - lo, 1e-6)) + 10.0, 0, 255).astype(np.uint8)
+
+
+def moving_square_frames(
+    num_frames: int = 24,
+    size: tuple[int, int] = (64, 64),
+    square_size: int = 16,
+    velocity: tuple[float, float] = (3.0, 0.0),
+    start: tuple[float, float] = (8, 8),
+    background: str = "noise",
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A textured square moving at constant velocity over a static background.
+
+    Args:
+        num_frames: T.
+        size: ``(H, W)`` of the frames.
+        square_size: side of the square in pixels.
+        velocity: ``(vx, vy)`` in pixels per frame (fractional values are rendered with bilinear
+            sub-pixel interpolation).
+        start: top-left ``(x, y)`` of the square in frame 0.
+        background: ``"noise"`` (static smoothed noise texture) or ``"flat"`` (uniform grey).
+        seed: seed of both textures.
+
+    Returns:
+        ``frames`` uint8 ``(T, H, W, 3)`` and ``positions`` float64 ``(T, 2)``: the square's top-left
+        ``(x, y)`` in each frame. The square is clipped where it leaves the frame (it is not wrapped),
+        so choose ``size``/``velocity`` to keep it inside when a test needs the whole square.
+    """
+    if background not in ("noise", "flat"):
+        raise ValueError(f"background must be 'noise' or 'flat', got {background!r}.")
+    height, width = size
+    rng = np.random.default_rng(seed)
+    if background == "noise":
+        bg = _texture(rng, height, width, sigma=1.5)
+    else:
+        bg = np.full((height, width, 3), 128, np.uint8)
+    square = _texture(rng, square_size, square_size, sigma=1.0).astype(np.float32)
+    positions = np.asarray(start, np.float64)[None, :] + np.arange(num_frames)[:, None] * np.asarray(
+        velocity, np.float64
+    )[None, :]
+    alpha = np.ones((square_size, square_size), np.float32)
+    frames = np.empty((num_frames, height, width, 3), np.uint8)
+    for t, (x, y) in enumerate(positions):
+        # Warp the square (and its coverage) to its sub-pixel position, then composite.
+        matrix = np.float32([[1, 0, x], [0, 1, y]])
+        warped = cv2.warpAffine(square, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        cover = cv2.warpAffine(alpha, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+        out = bg.astype(np.float32) * (1.0 - cover) + warped
+        frames[t] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return frames, positions
+
+
+def moving_square_motion(
+    positions: np.ndarray, size: tuple[int, int], square_size: int, first: str = "zero"
+) -> np.ndarray:
+    """Ground-truth motion (DESIGN.md convention) of :func:`moving_square_frames`.
+
+    ``motion[t, y, x]`` is the square's displacement ``positions[t] - positions[t-1]`` on the pixels
+    the square covers in frame t, zero elsewhere (the background is static). ``first="zero"`` gives
+    frame 0 zero motion; ``first="velocity"`` gives it the step from the (virtual) frame before.
+
+    Returns:
+        float32 ``(T, H, W, 2)``.
+    """
+    positions = np.asarray(positions, np.float64)
+    height, width = size
+    steps = np.zeros_like(positions)
+    steps[1:] = positions[1:] - positions[:-1]
+    if first == "velocity" and len(positions) > 1:
+        steps[0] = steps[1]
+    motion = np.zeros((len(positions), height, width, 2), np.float32)
+    for t, (x, y) in enumerate(positions):
+        x0, y0 = int(np.floor(x)), int(np.floor(y))
+        x1, y1 = int(np.ceil(x + square_size)), int(np.ceil(y + square_size))
+        motion[t, max(y0, 0):max(min(y1, height), 0), max(x0, 0):max(min(x1, width), 0)] = steps[t]
+    return motion
+
+
+@dataclass
+class SyntheticVideo:
+    """A written moving-square video and its ground truth.
+
+    Attributes:
+        path: the video file.
+        positions: float64 ``(T, 2)`` top-left ``(x, y)`` of the square per frame.
+        velocity: ``(vx, vy)`` pixels per frame.
+        square_size: side of the square.
+        size: ``(H, W)``.
+        frames: the uint8 ``(T, H, W, 3)`` frames that were encoded (before compression).
+    """
+
+    path: Path
+    positions: np.ndarray
+    velocity: tuple[float, float]
+    square_size: int
+    size: tuple[int, int]
+    frames: np.ndarray | None = None
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.positions)
+
+
+def write_moving_square_video(
+    path: str | Path,
+    *,
+    codec: str = "libx264",
+    options: dict[str, str] | None = None,
+    fps: int = 25,
+    **moving_square_kwargs,
+) -> SyntheticVideo:
+    """Renders :func:`moving_square_frames` (kwargs passed through) and encodes it with ``codec``."""
+    frames, positions = moving_square_frames(**moving_square_kwargs)
+    path = write_video(path, frames, codec=codec, fps=fps, options=options)
+    velocity = tuple(float(v) for v in moving_square_kwargs.get("velocity", (3.0, 0.0)))
+    return SyntheticVideo(
+        path=path,
+        positions=positions,
+        velocity=velocity,  # type: ignore[arg-type]
+        square_size=int(moving_square_kwargs.get("square_size", 16)),
+        size=tuple(frames.shape[1:3]),  # type: ignore[arg-type]
+        frames=frames,
+    )
