@@ -12,14 +12,12 @@ from .synthetic import (
     write_video,
 )
 
-__all__ = sorted(
-    [
-        "Clip",
-        "SyntheticVideo",
-        "VideoReadError",
-        "moving_square_frames",
-        "moving_square_motion",
-        "write_moving_square_video",
-        "write_video",
-    ]
-)
+__all__ = [
+    "Clip",
+    "SyntheticVideo",
+    "VideoReadError",
+    "moving_square_frames",
+    "moving_square_motion",
+    "write_moving_square_video",
+    "write_video",
+]

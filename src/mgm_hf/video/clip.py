@@ -40,8 +40,12 @@ class Clip:
         if self.frames.ndim != 4 or self.frames.shape[-1] != 3:
             raise ValueError(f"frames must be (T, H, W, 3), got {self.frames.shape}.")
         if self.motion is not None and (
-            self.motion.ndim != 4 or self.motion.shape[-1] != 2 or self.motion.shape[0] != self.frames.shape[0]
+            self.motion.ndim != 4
+            or self.motion.shape[-1] != 2
+            or self.motion.shape[0] != self.frames.shape[0]
         ):
-            raise ValueError(f"motion must be (T, h, w, 2) with T={self.frames.shape[0]}, got {self.motion.shape}.")
+            raise ValueError(
+                f"motion must be (T, h, w, 2) with T={self.frames.shape[0]}, got {self.motion.shape}."
+            )
         if len(self.frame_indices) != self.frames.shape[0]:
             raise ValueError("frame_indices must have one entry per frame.")

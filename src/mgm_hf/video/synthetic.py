@@ -22,9 +22,6 @@ __all__ = [
     "write_video",
 ]
 
-_DEFAULT_SUFFIX = {"libx264": ".mp4", "h264": ".mp4", "mpeg4": ".mp4", "mpeg2video": ".mpg",
-                   "libvpx-vp9": ".webm", "libvpx": ".webm", "libaom-av1": ".mkv"}
-
 
 def write_video(
     path: str | Path,
@@ -114,18 +111,31 @@ def moving_square_frames(
     else:
         bg = np.full((height, width, 3), 128, np.uint8)
     square = _texture(rng, square_size, square_size, sigma=1.0).astype(np.float32)
-    positions = np.asarray(start, np.float64)[None, :] + np.arange(num_frames)[:, None] * np.asarray(
-        velocity, np.float64
-    )[None, :]
+    positions = (
+        np.asarray(start, np.float64)[None, :]
+        + np.arange(num_frames)[:, None] * np.asarray(velocity, np.float64)[None, :]
+    )
     alpha = np.ones((square_size, square_size), np.float32)
     frames = np.empty((num_frames, height, width, 3), np.uint8)
     for t, (x, y) in enumerate(positions):
         # Warp the square (and its coverage) to its sub-pixel position, then composite.
         matrix = np.float32([[1, 0, x], [0, 1, y]])
-        warped = cv2.warpAffine(square, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        cover = cv2.warpAffine(alpha, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+        warped = cv2.warpAffine(
+            square,
+            matrix,
+            (width, height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
+        cover = cv2.warpAffine(
+            alpha,
+            matrix,
+            (width, height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )[..., None]
         out = bg.astype(np.float32) * (1.0 - cover) + warped
         frames[t] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
     return frames, positions
@@ -153,7 +163,7 @@ def moving_square_motion(
     for t, (x, y) in enumerate(positions):
         x0, y0 = int(np.floor(x)), int(np.floor(y))
         x1, y1 = int(np.ceil(x + square_size)), int(np.ceil(y + square_size))
-        motion[t, max(y0, 0):max(min(y1, height), 0), max(x0, 0):max(min(x1, width), 0)] = steps[t]
+        motion[t, max(y0, 0) : max(min(y1, height), 0), max(x0, 0) : max(min(x1, width), 0)] = steps[t]
     return motion
 
 
