@@ -25,17 +25,17 @@ _LAZY = {
     "MGMVideoMAEForPreTrainingOutput": "mgm_hf.models",
 }
 
-__all__ = sorted(
-    [
-        *_LAZY,
-        "MaskGeometry",
-        "MaskingStrategy",
-        "__version__",
-        "available_masking_strategies",
-        "build_masking_strategy",
-        "register_masking_strategy",
-    ]
-)
+__all__ = [
+    "MGMVideoMAE",
+    "MGMVideoMAEConfig",
+    "MGMVideoMAEForPreTrainingOutput",
+    "MaskGeometry",
+    "MaskingStrategy",
+    "__version__",
+    "available_masking_strategies",
+    "build_masking_strategy",
+    "register_masking_strategy",
+]
 
 
 def __getattr__(name: str) -> Any:
