@@ -10,6 +10,7 @@ attribute of the same name.
 from __future__ import annotations
 
 import inspect
+import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -32,6 +33,8 @@ class MaskingStrategy(ABC):
     def __init__(self, geometry: MaskGeometry, mask_ratio: float = 0.9) -> None:
         if not isinstance(geometry, MaskGeometry):
             raise TypeError(f"geometry must be a MaskGeometry, got {type(geometry).__name__}.")
+        if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)):
+            raise ValueError(f"mask_ratio must be a number in (0, 1), got {mask_ratio!r}.")
         if not 0.0 < float(mask_ratio) < 1.0:
             raise ValueError(f"mask_ratio must lie in (0, 1), got {mask_ratio}.")
         self.geometry = geometry
@@ -79,10 +82,20 @@ class MaskingStrategy(ABC):
         )
 
     # ---------------------------------------------------------------------------------- masking
+    @staticmethod
+    def masked_count(ratio: float, n: int) -> int:
+        """``floor(ratio * n)``, tolerant to float error (``0.29 * 100`` gives 29, not 28)."""
+        return math.floor(ratio * n + 1e-6)
+
+    @property
+    def num_masked_per_frame(self) -> int:
+        """Masked tokens per tubelet time step for strategies that mask frame by frame."""
+        return self.masked_count(self.mask_ratio, self.geometry.tokens_per_frame)
+
     @property
     def num_masked(self) -> int:
         """Masked tokens per clip (the same in every row). Strategies that mask per frame override."""
-        return int(self.mask_ratio * self.geometry.seq_length)
+        return self.masked_count(self.mask_ratio, self.geometry.seq_length)
 
     def __call__(
         self,
@@ -120,12 +133,12 @@ class MaskingStrategy(ABC):
                     f"Masking strategy {self.name!r} needs motion: pass motion=(B, T, h, w, 2) "
                     "(motion vectors or optical flow), or pixel_values to estimate it."
                 )
-            motion = self.estimate_motion(pixel_values.to(device))
+            motion = self._check_motion(self.estimate_motion(pixel_values.to(device)), batch_size).to(device)
         mask = self._generate(batch_size, motion, generator, device)
         expected = (batch_size, self.geometry.seq_length)
         if mask.shape != expected or mask.dtype != torch.bool:
             raise RuntimeError(f"{self.name}: made {tuple(mask.shape)} {mask.dtype}, expected {expected} bool.")
-        return mask
+        return mask.to(device)
 
     @abstractmethod
     def _generate(
@@ -162,3 +175,9 @@ class MaskingStrategy(ABC):
         """Uniform [0, 1) drawn on the generator's device (CPU if None), moved to ``device``."""
         gen_device = generator.device if generator is not None else torch.device("cpu")
         return torch.rand(shape, generator=generator, device=gen_device).to(device)
+
+    @staticmethod
+    def randn(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+        """Standard normal drawn on the generator's device (CPU if None), moved to ``device``."""
+        gen_device = generator.device if generator is not None else torch.device("cpu")
+        return torch.randn(shape, generator=generator, device=gen_device).to(device)

@@ -1,1 +1,172 @@
-"""placeholder, being written."""
+"""``mgm``: MGM's motion-guided masking, a dense rectangle centred on the strongest motion."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .base import MaskingStrategy
+from .geometry import MaskGeometry
+from .motion_grid import cell_centres, tubelet_magnitude
+from .rectangles import clamp_rectangles, rectangle_mask, zero_sum_walk
+from .registry import register_masking_strategy
+from .smm import reflect
+
+_NO_MOTION = ("keep_last", "smm", "center")
+_REDUCE = ("mean", "max")
+_COUNTS = ("frame", "clip")
+
+
+def fill_gaps(values: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each time step, the index of the last valid step (else the next one), vectorised.
+
+    Args:
+        values: (B, T', C) per-step values.
+        valid: (B, T') bool.
+
+    Returns:
+        (filled (B, T', C), source index (B, T') long, any_valid (B,) bool): ``filled[t]`` is the
+        value of the last valid step at or before t, or of the first valid step for leading gaps.
+    """
+    steps = valid.shape[1]
+    t = torch.arange(steps, device=valid.device).expand_as(valid)
+    last = torch.where(valid, t, torch.full_like(t, -1)).cummax(dim=1).values
+    nxt = torch.where(valid, t, torch.full_like(t, steps)).flip(1).cummin(dim=1).values.flip(1)
+    source = torch.where(last >= 0, last, nxt).clamp(0, steps - 1)
+    filled = values.gather(1, source.unsqueeze(-1).expand_as(values))
+    return filled, source, valid.any(dim=1)
+
+
+@register_masking_strategy("mgm")
+class MotionGuidedMasking(MaskingStrategy):
+    """Motion-guided masking (MGM, Fan et al. 2023, section 3.3, eqs. 6–7; "MGM (Dense)").
+
+    Per tubelet time step, the rectangle is centred on the strongest motion (eq. 7, Pool_topK of the
+    nearest-upsampled motion-vector map of eq. 6), with side ``w0 = h0 = sqrt(mask_ratio * h * w)``
+    tokens and zero-sum jitter of w and h (eq. 7, Table 4c). Exactly ``int(mask_ratio * h * w)``
+    tokens are masked per time step (see ``rectangles.py`` for the exact-count rule).
+
+    Motion: (B, T, h_m, w_m, 2) on any grid (8-px motion vectors, full-resolution flow, ...).
+    Nearest upsampling (eq. 6) does not change which cells are strongest, so top-k runs on the grid as
+    given and a cell's position is its centre (not the top-left pixel an argmax over the upsampled map
+    would return). Choices the paper leaves open (all options):
+
+    * Per tubelet: the magnitude ``|(dx, dy)|`` of the tubelet's frames is averaged
+      (``tubelet_reduce="mean"``) or maxed (``"max"``) per cell; ``motion[t]`` counts for frame t.
+    * ``top_k``: the centre is the mean position of the k strongest cells (k = 1 in the paper);
+      exact ties are broken by tiny noise from the generator.
+    * A time step has no motion when its strongest cell is <= ``motion_threshold`` pixels
+      (I-frames, static shots). ``no_motion`` then decides its centre: ``"keep_last"`` holds the last
+      motion centre (leading gaps take the first one; a clip with no motion at all gets a random
+      static rectangle, the paper's random t0 initialisation); ``"smm"`` keeps moving from the last
+      motion centre with a random velocity of up to ``max_speed`` tokens per step (a motionless clip
+      becomes a whole SMM path); ``"center"`` puts it in the middle of the frame.
+    * The rectangle is kept inside the frame (as SMM's ``x0 in [0, w - w0]``).
+    * ``size_jitter``: largest step of w and h as a fraction of w0 (0 disables it, Table 4c "no").
+      ``count="clip"`` fixes only the clip total ``int(mask_ratio * L)``.
+
+    Args:
+        geometry: the token geometry.
+        mask_ratio: fraction masked, in (0, 1). (The paper's best for MGM was 0.75, Fig. 3a.)
+        top_k: strongest cells averaged into the centre (>= 1).
+        size_jitter: in [0, 1).
+        no_motion: ``"keep_last"``, ``"smm"`` or ``"center"``.
+        motion_threshold: pixels; strongest motion at or below it counts as none.
+        tubelet_reduce: ``"mean"`` or ``"max"``.
+        max_speed: tokens per step for ``no_motion="smm"``.
+        count: ``"frame"`` or ``"clip"``.
+    """
+
+    requires_motion = True
+
+    def __init__(
+        self,
+        geometry: MaskGeometry,
+        mask_ratio: float = 0.9,
+        top_k: int = 1,
+        size_jitter: float = 0.1,
+        no_motion: str = "keep_last",
+        motion_threshold: float = 0.0,
+        tubelet_reduce: str = "mean",
+        max_speed: float = 1.0,
+        count: str = "frame",
+    ) -> None:
+        super().__init__(geometry, mask_ratio)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}.")
+        if not 0 <= float(size_jitter) < 1:
+            raise ValueError(f"size_jitter must lie in [0, 1) (a fraction of w0), got {size_jitter}.")
+        for name, value, allowed in (("no_motion", no_motion, _NO_MOTION),
+                                     ("tubelet_reduce", tubelet_reduce, _REDUCE), ("count", count, _COUNTS)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
+        if not float(motion_threshold) >= 0 or not float(max_speed) >= 0:
+            raise ValueError("motion_threshold and max_speed must be >= 0.")
+        self.top_k = top_k
+        self.size_jitter = float(size_jitter)
+        self.no_motion = no_motion
+        self.motion_threshold = float(motion_threshold)
+        self.tubelet_reduce = tubelet_reduce
+        self.max_speed = float(max_speed)
+        self.count = count
+
+    @property
+    def num_masked(self) -> int:
+        if self.count == "clip":
+            return super().num_masked
+        return self.geometry.token_grid[0] * self.num_masked_per_frame
+
+    def motion_centres(
+        self, motion: torch.Tensor, generator: torch.Generator | None, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq. 7's ``Pool_topK``: (B, T, h_m, w_m, 2) -> centres (B, T', 2) in tokens, has_motion (B, T')."""
+        g = self.geometry
+        magnitude = tubelet_magnitude(motion, g.tubelet_size, self.tubelet_reduce)  # (B, T', h_m, w_m)
+        batch, steps, h_m, w_m = magnitude.shape
+        k = min(self.top_k, h_m * w_m)
+        ties = self.rand((batch, steps, h_m * w_m), generator, device)
+        flat = magnitude.reshape(batch, steps, h_m * w_m)
+        peak = flat.amax(dim=-1)  # (B, T')
+        score = flat + 1e-4 * peak.clamp_min(1e-6).unsqueeze(-1) * ties  # random among exact ties
+        index = score.topk(k, dim=-1).indices  # (B, T', k)
+        positions = cell_centres((h_m, w_m), g.image_size, unit=g.patch_size).to(device).reshape(-1, 2)
+        centres = positions[index].mean(dim=2)  # (B, T', 2) (x, y) in token units
+        return centres, peak > self.motion_threshold
+
+    def _generate(
+        self,
+        batch_size: int,
+        motion: torch.Tensor | None,
+        generator: torch.Generator | None,
+        device: torch.device,
+    ) -> torch.Tensor:
+        steps, h, w = self.geometry.token_grid
+        side = math.sqrt(self.mask_ratio * h * w)  # eq. 7: w0 = h0 = sqrt(gamma * H/h * W/w)
+        extent = torch.tensor([w, h], dtype=torch.float32, device=device)
+        centres, has_motion = self.motion_centres(motion, generator, device)
+        start = self.rand((batch_size, 1, 2), generator, device) * extent  # random t0 centre
+        velocity = (2 * self.rand((batch_size, 1, 2), generator, device) - 1) * self.max_speed
+        jitter = (2 * self.rand((batch_size, steps, 2), generator, device) - 1) * self.size_jitter * side
+        tie_noise = self.rand((batch_size, steps, h, w), generator, device)
+
+        sizes = side + zero_sum_walk(jitter)  # eq. 7: w_t = w_{t-1} + s_xt, h_t = h_{t-1} + s_yt
+        filled, source, any_motion = fill_gaps(centres, has_motion)
+        if self.no_motion == "center":
+            filled = torch.where(has_motion.unsqueeze(-1), centres, extent / 2)
+        elif self.no_motion == "smm":  # keep moving from the nearest motion centre
+            t = torch.arange(steps, device=device).view(1, steps, 1)
+            filled = filled + velocity * (t - source.unsqueeze(-1))
+        static = ~any_motion.view(batch_size, 1, 1)
+        if self.no_motion == "keep_last":
+            filled = torch.where(static, start.expand_as(filled), filled)
+        elif self.no_motion == "smm":
+            t = torch.arange(steps, device=device).view(1, steps, 1)
+            filled = torch.where(static, start + velocity * t, filled)
+            filled = reflect(filled, sizes / 2, extent - sizes / 2)  # bounce off the border as SMM does
+        centres, sizes = clamp_rectangles(filled, sizes, (h, w))
+        per_frame = self.count == "frame"
+        return rectangle_mask(
+            centres, sizes, (h, w), self.num_masked_per_frame if per_frame else self.num_masked,
+            tie_noise, per_frame=per_frame,
+        )
