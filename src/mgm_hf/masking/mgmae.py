@@ -1,1 +1,254 @@
-"""placeholder, being written."""
+"""``mgmae``: MGMAE's motion-guided masking, a visibility map warped along the flow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .base import MaskingStrategy
+from .geometry import MaskGeometry
+from .initial_maps import gaussian_mixture_map, pick_visible_tokens, pixel_random_map, token_random_map
+from .motion_grid import resample_motion
+from .registry import register_masking_strategy
+from .warping import backward_warp, forward_warp, invert_flow
+
+EPS = 1e-8  # MGMAE section 4.2: zeros of the initial map become 1e-8, so exact zeros mark holes.
+_BASE_FRAMES = ("first", "middle", "random")
+_INITIAL_MAPS = ("token_random", "pixel_random", "gaussian_mixture")
+_WARPS = ("backward", "forward")
+_HOLE_FILLS = ("invisible", "visible", "random", "previous", "tube")
+_TOP_K = ("frame", "clip")
+_COMBINE = ("sum", "max")
+
+
+@register_masking_strategy("mgmae")
+class MGMAEMasking(MaskingStrategy):
+    """Motion-guided masking of MGMAE (Huang et al. 2023, sections 3.2–3.3, Table 1, section 4.2).
+
+    Steps, per clip (all batched, a loop only over the T frames for the sequential warping):
+
+    1. Base frame b (``base_frame``, Table 1a): ``"first"`` (0), ``"middle"`` (T // 2, default) or
+       ``"random"`` (per clip).
+    2. Initial visibility map M_b (``initial_map``, Table 1d): ``"token_random"``, ``"pixel_random"``
+       or ``"gaussian_mixture"`` (default): Gaussians of std ``gaussian_sigma`` pixels (None = the
+       patch size, as the paper) on ``floor((1 - ratio) h w)`` random token centres, mixed by
+       ``gaussian_combine`` (``"sum"``, the paper's formula; ``"max"``, the official code), scaled to
+       max 1. Zeros become 1e-8.
+    3. Warp M_b to every other frame, one frame at a time away from b (eq. 2), ``warp`` (Table 1b):
+       ``"backward"`` (default, bilinear sampling) or ``"forward"`` (average splatting).
+    4. Fill holes (exact zeros: content from outside the frame), ``hole_fill`` (Table 1e):
+       ``"invisible"`` (0, stored as 1e-8 so it is not re-detected), ``"visible"`` (1), ``"random"``
+       (1 with probability 1 - ratio, else 0, per cell), ``"previous"`` (the map warped from, same
+       position) or ``"tube"`` (M_b at the same position, default).
+    5. Average-pool tubelet × patch × patch (3.3) to a (T', h, w) token map, optionally add
+       ``exposure_std`` × N(0, 1) noise to one random time step (section 4.2, "Exposure"; 0 = off).
+    6. Keep the top ``h w - int(ratio h w)`` tokens visible per time step (``top_k="frame"``,
+       default) or the top ``T'`` times that over the clip (``"clip"``, Table 1c). Ties are broken by
+       tiny generator noise.
+
+    **Flow directions.** ``motion[t]`` (DESIGN.md) is anchored at frame t: the content at q of frame
+    t was at ``q - motion[t](q)`` in frame t-1. Eq. 2 needs, after b, ``v_{t->t-1} = -motion[t]``
+    (direct) and, before b, ``v_{t->t+1}``, anchored at frame t, which is the *inverse* of
+    ``motion[t+1]``: ``v(p) = motion[t+1](p + v(p))``, solved by ``inverse_flow_iters`` fixed-point
+    steps (exact for translations). Forward warping needs the inverse after b and ``-motion[t+1]``
+    before b. (The official code uses the wrong direction before b; tests prove both halves here.)
+
+    **Resolution.** The paper warps pixel maps; ``map_stride`` (a divisor of the patch size) warps
+    maps of ``map_stride``-pixel cells instead. Motion on any grid is resampled to the map grid
+    (nearest up, block average down). Default 4 (56 × 56 cells at 224 px): the 16 × 16 pooling
+    hides sub-cell detail and it is 16× cheaper; use 1 for the paper's pixel maps.
+
+    **Motion.** Pass ``motion`` (B, T, h_m, w_m, 2), or ``pixel_values`` with ``flow_method`` set
+    (``mgm_hf.video.flow.estimate_flow_batch``, e.g. ``"dis_fast"``), or set the hook
+    ``strategy.flow_estimator = fn`` with ``fn(pixel_values (B, T, C, H, W)) -> (B, T, H, W, 2)``
+    in the motion convention (not saved by ``to_dict``).
+    """
+
+    requires_motion = True
+
+    def __init__(
+        self,
+        geometry: MaskGeometry,
+        mask_ratio: float = 0.9,
+        base_frame: str = "middle",
+        initial_map: str = "gaussian_mixture",
+        gaussian_sigma: float | None = None,
+        gaussian_combine: str = "sum",
+        warp: str = "backward",
+        hole_fill: str = "tube",
+        top_k: str = "frame",
+        exposure_std: float = 0.0,
+        map_stride: int = 4,
+        inverse_flow_iters: int = 2,
+        flow_method: str | None = None,
+    ) -> None:
+        super().__init__(geometry, mask_ratio)
+        for name, value, allowed in (
+            ("base_frame", base_frame, _BASE_FRAMES), ("initial_map", initial_map, _INITIAL_MAPS),
+            ("gaussian_combine", gaussian_combine, _COMBINE), ("warp", warp, _WARPS),
+            ("hole_fill", hole_fill, _HOLE_FILLS), ("top_k", top_k, _TOP_K),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
+        if gaussian_sigma is not None and not float(gaussian_sigma) > 0:
+            raise ValueError(f"gaussian_sigma must be > 0 pixels or None (= patch size), got {gaussian_sigma}.")
+        if not float(exposure_std) >= 0:
+            raise ValueError(f"exposure_std must be >= 0 (0 disables exposure noise), got {exposure_std}.")
+        if isinstance(map_stride, bool) or not isinstance(map_stride, int) or map_stride < 1 \
+                or geometry.patch_size % map_stride:
+            raise ValueError(
+                f"map_stride must be a positive divisor of patch_size {geometry.patch_size}, got {map_stride!r}."
+            )
+        if isinstance(inverse_flow_iters, bool) or not isinstance(inverse_flow_iters, int) or inverse_flow_iters < 0:
+            raise ValueError(f"inverse_flow_iters must be an integer >= 0, got {inverse_flow_iters!r}.")
+        if self.num_masked_per_frame >= geometry.tokens_per_frame:
+            raise ValueError(f"mask_ratio {mask_ratio} leaves no visible token per frame; lower it.")
+        if flow_method is not None and not isinstance(flow_method, str):
+            raise ValueError(f"flow_method must be a string or None, got {flow_method!r}.")
+        self.base_frame = base_frame
+        self.initial_map = initial_map
+        self.gaussian_sigma = None if gaussian_sigma is None else float(gaussian_sigma)
+        self.gaussian_combine = gaussian_combine
+        self.warp = warp
+        self.hole_fill = hole_fill
+        self.top_k = top_k
+        self.exposure_std = float(exposure_std)
+        self.map_stride = map_stride
+        self.inverse_flow_iters = inverse_flow_iters
+        self.flow_method = flow_method
+        self.flow_estimator: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    @property
+    def num_masked(self) -> int:
+        return self.geometry.token_grid[0] * self.num_masked_per_frame
+
+    # ------------------------------------------------------------------------------------ motion
+    def estimate_motion(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) -> (B, T, H, W, 2) with ``flow_estimator`` or ``flow_method``."""
+        if self.flow_estimator is not None:
+            return self.flow_estimator(pixel_values)
+        if self.flow_method is None:
+            raise ValueError(
+                "mgmae got pixel_values but no motion: pass motion=(B, T, h, w, 2), set the option "
+                "flow_method (e.g. 'dis_fast'), or set strategy.flow_estimator = fn."
+            )
+        from mgm_hf.video.flow import estimate_flow_batch  # lazy: another module, optional backends
+
+        return estimate_flow_batch(pixel_values, method=self.flow_method)
+
+    # ----------------------------------------------------------------------------------- volume
+    def base_indices(self, batch_size: int, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+        """Step 1: (B,) long base frame per clip."""
+        frames = self.geometry.num_frames
+        if self.base_frame == "random":
+            draw = self.rand((batch_size,), generator, device)
+            return (draw * frames).long().clamp_max(frames - 1)
+        index = 0 if self.base_frame == "first" else frames // 2
+        return torch.full((batch_size,), index, dtype=torch.long, device=device)
+
+    def initial_maps(self, batch_size: int, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+        """Step 2: (B, H_m, W_m) initial map of the base frame, values in [1e-8, 1]."""
+        g = self.geometry
+        _, h, w = g.token_grid
+        stride = self.map_stride
+        if self.initial_map == "pixel_random":
+            noise = self.rand((batch_size, g.image_size[0] // stride, g.image_size[1] // stride), generator, device)
+            return pixel_random_map(noise, self.mask_ratio).clamp_min(EPS)
+        num_visible = g.tokens_per_frame - self.num_masked_per_frame
+        visible = pick_visible_tokens(self.rand((batch_size, h, w), generator, device), num_visible)
+        if self.initial_map == "token_random":
+            return token_random_map(visible, g.patch_size // stride).clamp_min(EPS)
+        sigma = self.gaussian_sigma if self.gaussian_sigma is not None else float(g.patch_size)
+        return gaussian_mixture_map(visible, g.patch_size, stride, sigma, self.gaussian_combine).clamp_min(EPS)
+
+    def _step(self, source: torch.Tensor, motion: torch.Tensor, forward_in_time: bool) -> torch.Tensor:
+        """Warps (B, 1, H_m, W_m) one frame; ``motion`` is (B, H_m, W_m, 2) in cells, anchored at the
+        later of the two frames (``motion[t]`` for the pair t-1, t)."""
+        if forward_in_time:  # source t-1 -> target t
+            if self.warp == "backward":
+                return backward_warp(source, -motion)  # M_t(p) = M_{t-1}(p - motion[t](p))
+            return forward_warp(source, invert_flow(motion, self.inverse_flow_iters))
+        if self.warp == "backward":  # source t+1 -> target t: M_t(p) = M_{t+1}(p + v_{t->t+1}(p))
+            return backward_warp(source, invert_flow(motion, self.inverse_flow_iters))
+        return forward_warp(source, -motion)  # content at q of t+1 was at q - motion[t+1](q) in t
+
+    def _fill(self, warped: torch.Tensor, source: torch.Tensor, base: torch.Tensor,
+              noise: torch.Tensor | None) -> torch.Tensor:
+        """Step 4: replaces exact zeros (holes) of ``warped`` per ``hole_fill``; all (B, 1, H_m, W_m)."""
+        if self.hole_fill == "invisible":
+            value = torch.full_like(warped, EPS)
+        elif self.hole_fill == "visible":
+            value = torch.ones_like(warped)
+        elif self.hole_fill == "random":
+            value = torch.where(noise < 1 - self.mask_ratio, torch.ones_like(warped), torch.full_like(warped, EPS))
+        elif self.hole_fill == "previous":
+            value = source
+        else:  # tube
+            value = base
+        return torch.where(warped == 0, value, warped)
+
+    def build_volume(
+        self, motion: torch.Tensor, generator: torch.Generator | None = None, device: torch.device | None = None
+    ) -> torch.Tensor:
+        """Steps 1–4: the visibility volume (B, T, H_m, W_m), 1 = visible, from motion (B, T, h_m, w_m, 2).
+
+        H_m = H / map_stride. Public so that tests and visualisations can check the map itself.
+        """
+        g = self.geometry
+        device = motion.device if device is None else torch.device(device)
+        motion = motion.to(device).float()
+        batch, frames = motion.shape[:2]
+        stride = self.map_stride
+        size = (g.image_size[0] // stride, g.image_size[1] // stride)
+        cells = resample_motion(motion, size) / stride  # (B, T, H_m, W_m, 2) in map cells
+        base_index = self.base_indices(batch, generator, device)  # (B,)
+        base = self.initial_maps(batch, generator, device).unsqueeze(1)  # (B, 1, H_m, W_m)
+        noise = None
+        if self.hole_fill == "random":
+            noise = self.rand((batch, frames, 1, *size), generator, device)
+        volume = base.expand(batch, frames, *size).clone()
+        first, last = int(base_index.min()), int(base_index.max())
+        current = base
+        for t in range(first + 1, frames):  # after the base: t-1 -> t with motion[t]
+            active = (t > base_index).view(batch, 1, 1, 1)
+            warped = self._fill(self._step(current, cells[:, t], True), current, base,
+                                None if noise is None else noise[:, t])
+            current = torch.where(active, warped, base)
+            volume[:, t] = torch.where(active[:, 0], current[:, 0], volume[:, t])
+        current = base
+        for t in range(last - 1, -1, -1):  # before the base: t+1 -> t with motion[t+1]
+            active = (t < base_index).view(batch, 1, 1, 1)
+            warped = self._fill(self._step(current, cells[:, t + 1], False), current, base,
+                                None if noise is None else noise[:, t])
+            current = torch.where(active, warped, base)
+            volume[:, t] = torch.where(active[:, 0], current[:, 0], volume[:, t])
+        return volume
+
+    # ---------------------------------------------------------------------------------- tokens
+    def _generate(
+        self,
+        batch_size: int,
+        motion: torch.Tensor | None,
+        generator: torch.Generator | None,
+        device: torch.device,
+    ) -> torch.Tensor:
+        g = self.geometry
+        steps, h, w = g.token_grid
+        volume = self.build_volume(motion, generator, device)  # (B, T, H_m, W_m)
+        cells = g.patch_size // self.map_stride
+        tokens = F.avg_pool3d(volume.unsqueeze(1), kernel_size=(g.tubelet_size, cells, cells))
+        tokens = tokens.reshape(batch_size, steps, h * w)  # step 5: (B, T', h*w) visibility
+        if self.exposure_std > 0:  # section 4.2: noise on one random time step per clip
+            chosen = (self.rand((batch_size,), generator, device) * steps).long().clamp_max(steps - 1)
+            noise = self.randn((batch_size, 1, h * w), generator, device) * self.exposure_std
+            one_hot = F.one_hot(chosen, steps).to(tokens.dtype).unsqueeze(-1)
+            tokens = tokens + one_hot * noise
+        tokens = tokens + 1e-6 * self.rand((batch_size, steps, h * w), generator, device)  # break ties
+        num_visible = h * w - self.num_masked_per_frame
+        if self.top_k == "clip":
+            tokens, num_visible = tokens.reshape(batch_size, 1, steps * h * w), num_visible * steps
+        index = tokens.topk(num_visible, dim=-1).indices  # step 6: most visible tokens
+        mask = torch.ones_like(tokens, dtype=torch.bool).scatter_(-1, index, False)
+        return mask.reshape(batch_size, steps * h * w)
