@@ -54,8 +54,9 @@ class MotionGuidedMasking(MaskingStrategy):
 
     * Per tubelet: the magnitude ``|(dx, dy)|`` of the tubelet's frames is averaged
       (``tubelet_reduce="mean"``) or maxed (``"max"``) per cell; ``motion[t]`` counts for frame t.
-    * ``top_k``: the centre is the mean position of the k strongest cells (k = 1 in the paper);
-      exact ties are broken by tiny noise from the generator.
+    * ``top_k``: the centre is the mean position of the cells at least as strong as the k-th
+      strongest (k = 1 in the paper); exact ties (a rigid object, a nearest-upsampled block) thus
+      give their middle rather than their first cell.
     * A time step has no motion when its strongest cell is <= ``motion_threshold`` pixels
       (I-frames, static shots). ``no_motion`` then decides its centre: ``"keep_last"`` holds the last
       motion centre (leading gaps take the first one; a clip with no motion at all gets a random
@@ -117,21 +118,23 @@ class MotionGuidedMasking(MaskingStrategy):
             return super().num_masked
         return self.geometry.token_grid[0] * self.num_masked_per_frame
 
-    def motion_centres(
-        self, motion: torch.Tensor, generator: torch.Generator | None, device: torch.device
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Eq. 7's ``Pool_topK``: (B, T, h_m, w_m, 2) -> centres (B, T', 2) in tokens, has_motion (B, T')."""
+    def motion_centres(self, motion: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq. 7's ``Pool_topK``: (B, T, h_m, w_m, 2) -> centres (B, T', 2) in tokens, has_motion (B, T').
+
+        The centre is the mean position of every cell at least as strong as the k-th strongest, so
+        exact ties (a rigidly moving object, nearest-upsampled blocks) give their middle, not their
+        first cell, with no randomness.
+        """
         g = self.geometry
         magnitude = tubelet_magnitude(motion, g.tubelet_size, self.tubelet_reduce)  # (B, T', h_m, w_m)
         batch, steps, h_m, w_m = magnitude.shape
-        k = min(self.top_k, h_m * w_m)
-        ties = self.rand((batch, steps, h_m * w_m), generator, device)
         flat = magnitude.reshape(batch, steps, h_m * w_m)
         peak = flat.amax(dim=-1)  # (B, T')
-        score = flat + 1e-4 * peak.clamp_min(1e-6).unsqueeze(-1) * ties  # random among exact ties
-        index = score.topk(k, dim=-1).indices  # (B, T', k)
+        k = min(self.top_k, h_m * w_m)
+        threshold = peak if k == 1 else flat.topk(k, dim=-1).values[..., -1]
+        chosen = (flat >= threshold.unsqueeze(-1)).to(flat.dtype)  # (B, T', h_m * w_m)
         positions = cell_centres((h_m, w_m), g.image_size, unit=g.patch_size).to(device).reshape(-1, 2)
-        centres = positions[index].mean(dim=2)  # (B, T', 2) (x, y) in token units
+        centres = (chosen @ positions) / chosen.sum(dim=-1, keepdim=True)  # (B, T', 2) (x, y) in tokens
         return centres, peak > self.motion_threshold
 
     def _generate(
@@ -144,7 +147,7 @@ class MotionGuidedMasking(MaskingStrategy):
         steps, h, w = self.geometry.token_grid
         side = math.sqrt(self.mask_ratio * h * w)  # eq. 7: w0 = h0 = sqrt(gamma * H/h * W/w)
         extent = torch.tensor([w, h], dtype=torch.float32, device=device)
-        centres, has_motion = self.motion_centres(motion, generator, device)
+        centres, has_motion = self.motion_centres(motion, device)
         start = self.rand((batch_size, 1, 2), generator, device) * extent  # random t0 centre
         velocity = (2 * self.rand((batch_size, 1, 2), generator, device) - 1) * self.max_speed
         jitter = (2 * self.rand((batch_size, steps, 2), generator, device) - 1) * self.size_jitter * side

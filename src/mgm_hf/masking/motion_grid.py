@@ -31,11 +31,12 @@ def resample_motion(motion: torch.Tensor, size: tuple[int, int]) -> torch.Tensor
     h_out, w_out = int(size[0]), int(size[1])
     if (h_in, w_in) == (h_out, w_out):
         return motion
+    if h_in % h_out == 0 and w_in % w_out == 0:  # block average on the (dx, dy)-last layout, no copy
+        volume = motion.reshape(batch * frames, 1, h_in, w_in, 2)
+        pooled = F.avg_pool3d(volume, kernel_size=(h_in // h_out, w_in // w_out, 1))
+        return pooled.reshape(batch, frames, h_out, w_out, 2)
     flat = motion.reshape(batch * frames, h_in, w_in, 2).permute(0, 3, 1, 2)
-    if h_in % h_out == 0 and w_in % w_out == 0:
-        flat = F.avg_pool2d(flat, kernel_size=(h_in // h_out, w_in // w_out))
-    else:
-        flat = F.interpolate(flat, size=(h_out, w_out), mode="nearest-exact")
+    flat = F.interpolate(flat, size=(h_out, w_out), mode="nearest-exact")
     return flat.permute(0, 2, 3, 1).reshape(batch, frames, h_out, w_out, 2)
 
 
@@ -67,7 +68,7 @@ def tubelet_magnitude(motion: torch.Tensor, tubelet_size: int, reduce: str = "me
         (B, T // tubelet_size, h_m, w_m) float, ``|(dx, dy)|`` in pixels.
     """
     batch, frames, h_m, w_m, _ = motion.shape
-    magnitude = torch.linalg.vector_norm(motion, dim=-1)
+    magnitude = torch.hypot(motion[..., 0], motion[..., 1])
     magnitude = magnitude.reshape(batch, frames // tubelet_size, tubelet_size, h_m, w_m)
     if reduce == "mean":
         return magnitude.mean(dim=2)
