@@ -1,0 +1,250 @@
+#!/usr/bin/env python
+"""Masked video pretraining (VideoMAE + MGM / MGMAE / tube / random masks) with Accelerate.
+
+With no arguments it pretrains the ``tiny`` model with MGM masks on the built-in motion dataset
+(generated once into ~/.cache/mgm_hf; a few minutes on 2 CPU cores):
+
+    accelerate launch examples/pretrain.py
+
+The papers' recipe (MGM appendix A / VideoMAE): AdamW β = (0.9, 0.95), weight decay 0.05 (none on
+biases, norms, tokens), lr = base_lr × total batch / 256, linear warmup then cosine decay, mask
+ratio 0.9, repeated augmentation. A paper-sized run, e.g.:
+
+    accelerate launch --config_file examples/accelerate_configs/multi_gpu.yaml examples/pretrain.py \
+        --dataset_name ssv2 --dataset_root /data/ssv2 --model_preset vit-b --image_size 224 \
+        --num_frames 16 --frame_stride 2 --no_flip --masking mgm --mask_ratio 0.9 \
+        --per_device_batch_size 32 --num_train_epochs 800 --warmup_epochs 40 \
+        --repeated_augmentation 2 --checkpointing_steps 5000 --report_to tensorboard
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from pathlib import Path
+
+import torch
+from accelerate.logging import get_logger
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
+from mgm_hf.data.transforms import pretrain_transform
+from mgm_hf.masking import available_masking_strategies, build_masking_strategy
+from mgm_hf.training.args import (
+    add_checkpoint_args,
+    add_data_args,
+    add_hub_args,
+    add_optim_args,
+    add_run_args,
+    builtin_spec_from_args,
+    json_dict,
+)
+from mgm_hf.training.checkpointing import load_checkpoint, resolve_checkpoint, save_checkpoint
+from mgm_hf.training.data import VideoClipDataset, collate, list_videos, resolve_dataset
+from mgm_hf.training.hub import push_run_to_hub, save_run_files
+from mgm_hf.training.optim import build_adamw, cosine_schedule, param_groups, scaled_lr
+from mgm_hf.training.pictures import PictureLogger
+from mgm_hf.training.runtime import (
+    append_rank_log,
+    append_train_log,
+    build_accelerator,
+    parameter_checksum,
+    tracker_config,
+)
+from mgm_hf.training.sampling import EpochSampler, SeededDataset
+
+logger = get_logger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    model = parser.add_argument_group("model")
+    model.add_argument("--model_preset", default="tiny", choices=["tiny", "vit-s", "vit-b", "vit-l"])
+    model.add_argument("--config_name", default=None, help="a config.json (or folder/Hub id) to start from")
+    model.add_argument("--model_name_or_path", default=None, help="pretrained weights to continue from")
+    model.add_argument("--norm_pix_loss", action=argparse.BooleanOptionalAction, default=True)
+    model.add_argument("--gradient_checkpointing", action="store_true")
+    masking = parser.add_argument_group("masking")
+    masking.add_argument("--masking", default="mgm", choices=available_masking_strategies())
+    masking.add_argument("--mask_ratio", type=float, default=0.9)
+    masking.add_argument("--masking_options", type=json_dict, default={},
+                         help='extra strategy options as JSON, e.g. \'{"k": 1}\'')
+    masking.add_argument("--motion", default="auto", choices=["auto", "motion_vectors", "optical_flow", "none"],
+                         help="motion source read with the clip (strategies without motion ignore it)")
+    add_data_args(parser)
+    add_optim_args(parser, base_lr=1.5e-4, betas=(0.9, 0.95), warmup_epochs=1.0, epochs=40)
+    add_run_args(parser, output_dir="outputs/pretrain")
+    parser.add_argument("--picture_steps", type=int, default=100, help="draw mask/reconstruction every N steps")
+    add_checkpoint_args(parser)
+    add_hub_args(parser)
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> MGMVideoMAEConfig:
+    masking = {"name": args.masking, "mask_ratio": args.mask_ratio, **args.masking_options}
+    overrides = {"masking": masking, "norm_pix_loss": args.norm_pix_loss}
+    if args.num_frames is not None:
+        overrides["num_frames"] = args.num_frames
+    if args.image_size is not None:
+        overrides["image_size"] = args.image_size
+    source = args.config_name or args.model_name_or_path
+    if source is not None:
+        config = MGMVideoMAEConfig.from_pretrained(source)
+        config.update(overrides)
+        config.check_masking()
+        return config
+    return MGMVideoMAEConfig.from_preset(args.model_preset, **overrides)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    accelerator = build_accelerator(args)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    logger.info(accelerator.state, main_process_only=False)
+    set_seed(args.seed)
+    if accelerator.is_main_process:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+
+    # ---- model --------------------------------------------------------------------------------
+    config = build_config(args)
+    if args.model_name_or_path is not None:
+        model = MGMVideoMAE.from_pretrained(args.model_name_or_path, config=config)
+    else:
+        model = MGMVideoMAE(config)
+    if args.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+
+    # ---- data: seeded order + per-sample seeds, masks made in the dataset ----------------------
+    with accelerator.main_process_first():  # the built-in dataset is generated once
+        name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
+        items, _ = list_videos(name, root, args.train_split)
+    strategy = build_masking_strategy(config)
+    motion_source = args.motion if strategy.requires_motion or args.motion != "auto" else "none"
+    size = config.image_size
+    dataset = VideoClipDataset(
+        items, num_frames=config.num_frames, frame_stride=args.frame_stride, motion=motion_source,
+        transform=pretrain_transform(size=size, flip=not args.no_flip, motion_cell=min(8, size // 4)),
+        masking=strategy,
+    )
+    sampler = EpochSampler(len(dataset), seed=args.seed, repeats=args.repeated_augmentation)
+    dataloader = DataLoader(
+        SeededDataset(dataset), batch_size=args.per_device_batch_size, sampler=sampler, collate_fn=collate,
+        num_workers=args.num_workers, drop_last=True, generator=torch.Generator().manual_seed(args.seed),
+        persistent_workers=args.num_workers > 0,
+    )
+
+    # ---- optimisation: the papers' recipe ------------------------------------------------------
+    total_batch_size = args.per_device_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
+    lr = args.learning_rate or scaled_lr(args.base_learning_rate, total_batch_size)
+    optimizer = build_adamw(param_groups(model, args.weight_decay), lr, betas=(args.adam_beta1, args.adam_beta2))
+    model, optimizer, dataloader = accelerator.prepare(model, optimizer, dataloader)
+
+    steps_per_epoch = math.ceil(len(dataloader) / args.gradient_accumulation_steps)
+    max_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
+    num_epochs = math.ceil(max_steps / steps_per_epoch)
+    warmup = args.warmup_steps if args.warmup_steps is not None else round(args.warmup_epochs * steps_per_epoch)
+    # The prepared scheduler steps once per process per optimizer step, hence the scaling.
+    scheduler = cosine_schedule(optimizer, warmup * accelerator.num_processes,
+                                max_steps * accelerator.num_processes, args.min_lr_ratio)
+    scheduler = accelerator.prepare(scheduler)
+
+    if accelerator.is_main_process:
+        save_run_files(args.output_dir, vars(args))
+    accelerator.init_trackers("mgm_pretrain", config=tracker_config(args))
+    pictures = PictureLogger(args.output_dir, args.picture_steps) if accelerator.is_main_process else None
+
+    # ---- resume ---------------------------------------------------------------------------------
+    step, start_epoch, skip_batches = 0, 0, 0
+    if args.resume_from_checkpoint:
+        path = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
+        if path is None:
+            logger.info("No complete checkpoint in %s: starting from scratch.", args.output_dir)
+        else:
+            state = load_checkpoint(accelerator, path)
+            step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
+            logger.info("Resumed from %s at step %d (epoch %d, batch %d).", path, step, start_epoch, skip_batches)
+
+    logger.info(
+        "%d clips, %d processes × %d per device × %d accumulation = %d per step; lr %.3g; %d steps (%d epochs, "
+        "%d warmup); masking %s", len(dataset) * args.repeated_augmentation, accelerator.num_processes,
+        args.per_device_batch_size, args.gradient_accumulation_steps, total_batch_size, lr, max_steps,
+        num_epochs, warmup, strategy,
+    )
+    progress = tqdm(range(max_steps), initial=step, disable=not accelerator.is_local_main_process, desc="pretrain")
+    checkpoint_every = _checkpoint_every(args.checkpointing_steps, steps_per_epoch)
+
+    # ---- train ----------------------------------------------------------------------------------
+    model.train()
+    for epoch in range(start_epoch, num_epochs):
+        sampler.set_epoch(epoch)
+        epoch_loader = dataloader
+        batches_in_epoch = 0
+        if epoch == start_epoch and skip_batches:
+            epoch_loader = accelerator.skip_first_batches(dataloader, skip_batches)
+            batches_in_epoch = skip_batches
+        step_losses: list[torch.Tensor] = []
+        for batch in epoch_loader:
+            batches_in_epoch += 1
+            with accelerator.accumulate(model):
+                outputs = model(pixel_values=batch["pixel_values"], bool_masked_pos=batch["bool_masked_pos"])
+                accelerator.backward(outputs.loss)
+                if accelerator.sync_gradients and args.max_grad_norm is not None:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            step_losses.append(outputs.loss.detach())
+            if not accelerator.sync_gradients:
+                continue
+
+            step += 1
+            progress.update(1)
+            loss = accelerator.gather(torch.stack(step_losses).mean()[None]).mean().item()
+            step_losses = []
+            if args.rank_log:
+                append_rank_log(accelerator, args.output_dir, {
+                    "step": step, "sample_index": batch["sample_index"].tolist(),
+                    "checksum": parameter_checksum(model),
+                })
+            if step % args.logging_steps == 0 or step == max_steps:
+                record = {"step": step, "epoch": epoch, "loss": loss, "lr": scheduler.get_last_lr()[0]}
+                accelerator.log({"train/loss": loss, "train/lr": record["lr"], "train/epoch": epoch}, step=step)
+                progress.set_postfix(loss=f"{loss:.4f}")
+                if accelerator.is_main_process:
+                    append_train_log(args.output_dir, record)
+            if pictures is not None:
+                pictures.maybe_log(accelerator, step, batch, outputs, config)
+            if checkpoint_every and step % checkpoint_every == 0:
+                save_checkpoint(accelerator, args.output_dir, step,
+                                {"epoch": epoch, "batches_in_epoch": batches_in_epoch, "seed": args.seed},
+                                args.checkpoints_total_limit)
+            if step >= max_steps:
+                break
+        if step >= max_steps:
+            break
+
+    # ---- save -----------------------------------------------------------------------------------
+    accelerator.wait_for_everyone()
+    progress.close()
+    unwrapped = accelerator.unwrap_model(model)
+    if accelerator.is_main_process:
+        unwrapped.save_pretrained(args.output_dir, safe_serialization=True)
+        results = {"train_loss": loss if step else None, "train_steps": step, "total_batch_size": total_batch_size}
+        save_run_files(args.output_dir, vars(args), results=results, config=unwrapped.config)
+        if args.push_to_hub:
+            push_run_to_hub(args.output_dir, args.hub_model_id, template=args.hub_card_template,
+                            private=args.hub_private)
+    accelerator.end_training()
+
+
+def _checkpoint_every(value: str | None, steps_per_epoch: int) -> int | None:
+    if value is None:
+        return None
+    return steps_per_epoch if value == "epoch" else int(value)
+
+
+if __name__ == "__main__":
+    main()

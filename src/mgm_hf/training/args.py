@@ -1,0 +1,109 @@
+"""Argument groups shared by the example scripts, so every script spells an option the same way."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from mgm_hf.data.builtin_motion import BuiltinMotionSpec
+
+
+def json_dict(text: str) -> dict[str, Any]:
+    """argparse type for ``'{"k": 1}'`` options."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def add_data_args(parser: argparse.ArgumentParser, num_frames: int | None = None, frame_stride: int = 2) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset_name", default=None,
+                       help="dataset loader name (e.g. videofolder, ssv2, k400); default: the built-in motion dataset")
+    group.add_argument("--dataset_root", default=None, help="root folder of the dataset")
+    group.add_argument("--train_split", default="train")
+    group.add_argument("--validation_split", default="validation")
+    group.add_argument("--builtin_train_per_class", type=int, default=BuiltinMotionSpec.train_per_class,
+                       help="size of the built-in dataset (used only without --dataset_name)")
+    group.add_argument("--builtin_validation_per_class", type=int, default=BuiltinMotionSpec.validation_per_class)
+    group.add_argument("--builtin_num_frames", type=int, default=BuiltinMotionSpec.num_frames)
+    group.add_argument("--builtin_size", type=int, default=BuiltinMotionSpec.size)
+    group.add_argument("--num_frames", type=int, default=num_frames,
+                       help="frames per clip (default: the model's num_frames)")
+    group.add_argument("--frame_stride", type=int, default=frame_stride,
+                       help="temporal stride between sampled frames (papers: 4 on K400, 2 on SSv2)")
+    group.add_argument("--image_size", type=int, default=None, help="crop size (default: the model's image_size)")
+    group.add_argument("--no_flip", action="store_true", help="no horizontal flip (SSv2: direction is the label)")
+    group.add_argument("--per_device_batch_size", type=int, default=8)
+    group.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes")
+
+
+def add_optim_args(parser: argparse.ArgumentParser, base_lr: float, betas: tuple[float, float],
+                   weight_decay: float = 0.05, warmup_epochs: float = 0.0, epochs: int = 1) -> None:
+    group = parser.add_argument_group("optimisation (the papers' AdamW recipe)")
+    group.add_argument("--base_learning_rate", type=float, default=base_lr,
+                       help="lr = base_learning_rate × total batch size / 256")
+    group.add_argument("--learning_rate", type=float, default=None, help="absolute lr (overrides the scaling rule)")
+    group.add_argument("--min_lr_ratio", type=float, default=0.01, help="cosine floor as a fraction of the peak lr")
+    group.add_argument("--adam_beta1", type=float, default=betas[0])
+    group.add_argument("--adam_beta2", type=float, default=betas[1])
+    group.add_argument("--weight_decay", type=float, default=weight_decay)
+    group.add_argument("--max_grad_norm", type=float, default=None, help="clip gradients to this norm")
+    group.add_argument("--num_train_epochs", type=int, default=epochs)
+    group.add_argument("--max_train_steps", type=int, default=None, help="optimizer steps; overrides epochs")
+    group.add_argument("--warmup_epochs", type=float, default=warmup_epochs)
+    group.add_argument("--warmup_steps", type=int, default=None, help="overrides --warmup_epochs")
+    group.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    group.add_argument("--repeated_augmentation", type=int, default=1,
+                       help="views of each video per epoch, adjacent in the order (papers: 2)")
+
+
+def add_run_args(parser: argparse.ArgumentParser, output_dir: str) -> None:
+    group = parser.add_argument_group("run")
+    group.add_argument("--output_dir", default=output_dir)
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--cpu", action="store_true",
+                       help="force CPU (also automatic without CUDA: Accelerator(cpu=True), so a 2-process "
+                            "CPU launch is one gloo job, not two silent copies)")
+    group.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default=None,
+                       help="default: what `accelerate launch` was given")
+    group.add_argument("--report_to", choices=["tensorboard", "trackio", "all", "none"], default="tensorboard")
+    group.add_argument("--logging_steps", type=int, default=1)
+    group.add_argument("--rank_log", action="store_true",
+                       help="each process appends world size, its sample ids and a parameter checksum per "
+                            "step to <output_dir>/rank_logs/ (proves data-parallel sharding)")
+
+
+def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("checkpointing")
+    group.add_argument("--checkpointing_steps", default=None,
+                       help="save the training state every N optimizer steps, or 'epoch'")
+    group.add_argument("--resume_from_checkpoint", default=None, help="a checkpoint folder or 'latest'")
+    group.add_argument("--checkpoints_total_limit", type=int, default=None, help="keep only the newest N")
+
+
+def add_hub_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Hugging Face Hub")
+    group.add_argument("--push_to_hub", action="store_true")
+    group.add_argument("--hub_model_id", default=None, help="org/name")
+    group.add_argument("--hub_private", action="store_true")
+    group.add_argument("--hub_card_template", default=None,
+                       help="a template from model_cards/ (default: the generic one)")
+
+
+def builtin_spec_from_args(args: argparse.Namespace) -> BuiltinMotionSpec:
+    return BuiltinMotionSpec(
+        train_per_class=args.builtin_train_per_class,
+        validation_per_class=args.builtin_validation_per_class,
+        num_frames=args.builtin_num_frames,
+        size=args.builtin_size,
+        square_size=max(4, args.builtin_size * 5 // 16),
+    )
+
+
+__all__ = ["add_checkpoint_args", "add_data_args", "add_hub_args", "add_optim_args", "add_run_args",
+           "builtin_spec_from_args", "json_dict"]

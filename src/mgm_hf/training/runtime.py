@@ -1,0 +1,77 @@
+"""Accelerator set-up shared by the scripts: CPU detection, trackers, per-rank logs."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration
+
+logger = logging.getLogger(__name__)
+
+
+def build_accelerator(args: argparse.Namespace) -> Accelerator:
+    """An ``Accelerator`` for ``args`` (``cpu``, ``mixed_precision``, ``gradient_accumulation_steps``,
+    ``report_to``, ``output_dir``).
+
+    Without CUDA it passes ``cpu=True``: only then does ``accelerate launch --multi_gpu
+    --num_processes 2`` on a CPU machine make one gloo process group (DESIGN.md's trap); otherwise
+    two unconnected copies would train silently.
+    """
+    cpu = bool(getattr(args, "cpu", False)) or not torch.cuda.is_available()
+    report_to = getattr(args, "report_to", "none")
+    log_with = None if report_to == "none" else report_to
+    accelerator = Accelerator(
+        cpu=cpu,
+        mixed_precision=getattr(args, "mixed_precision", None),
+        gradient_accumulation_steps=getattr(args, "gradient_accumulation_steps", 1),
+        log_with=log_with,
+        project_config=ProjectConfiguration(project_dir=args.output_dir, logging_dir=str(Path(args.output_dir) / "logs")),
+        dataloader_config=DataLoaderConfiguration(even_batches=True),
+    )
+    if accelerator.num_processes > 1 and accelerator.state.distributed_type.value == "NO":
+        raise RuntimeError("Several processes but no process group: launch with `accelerate launch --multi_gpu`.")
+    return accelerator
+
+
+def tracker_config(args: argparse.Namespace) -> dict[str, Any]:
+    """``vars(args)`` reduced to what trackers accept (int, float, str, bool)."""
+    out = {}
+    for key, value in vars(args).items():
+        if isinstance(value, (int, float, str, bool)):
+            out[key] = value
+        elif value is not None:
+            out[key] = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return out
+
+
+def parameter_checksum(model: torch.nn.Module) -> str:
+    """A hash of every parameter's bytes: equal on every rank of a data-parallel job."""
+    digest = hashlib.sha256()
+    for _, param in sorted(model.named_parameters()):
+        digest.update(param.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def append_rank_log(accelerator: Accelerator, output_dir: str, record: dict[str, Any]) -> None:
+    """Appends one JSON line to ``<output_dir>/rank_logs/rank-<i>.jsonl`` (every process)."""
+    folder = Path(output_dir) / "rank_logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"rank": accelerator.process_index, "world_size": accelerator.num_processes, **record}
+    with open(folder / f"rank-{accelerator.process_index}.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def append_train_log(output_dir: str, record: dict[str, Any]) -> None:
+    """Appends one JSON line (floats at full precision) to ``<output_dir>/train_log.jsonl``."""
+    with open(Path(output_dir) / "train_log.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+__all__ = ["append_rank_log", "append_train_log", "build_accelerator", "parameter_checksum", "tracker_config"]
