@@ -1,0 +1,463 @@
+"""``read_clip``: one PyAV decode pass giving frames and motion (motion vectors or optical flow).
+
+Motion follows DESIGN.md: ``motion[t]`` is how far the content at (x, y) of sampled frame t moved
+since sampled frame t-1, accumulated over the stride. For t = 0 it is the motion since the frame one
+step before the clip (``max(index[0] - step, 0)``; zero when the clip starts at frame 0).
+
+Sources:
+
+- ``motion_vectors`` (h264, mpeg4, mpeg2video): per-frame fields from the decoder's vectors (see
+  :mod:`.motion_vectors`), chained over the frames between two samples (:func:`compose_steps`), on a
+  grid of ``mv_grid`` pixels: ``motion`` is ``(T, ceil(H / mv_grid), ceil(W / mv_grid), 2)``.
+- ``optical_flow``: the flow backend between the two sampled frames, full resolution ``(T, H, W, 2)``.
+- ``auto``: vectors when the codec has them, else ``fallback`` (optical flow by default; SSv2 is VP9).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from .clip import Clip
+from .errors import VideoReadError
+from .flow import FlowBackend, get_flow_backend
+from .flow_cache import MotionCache
+from .motion_ops import compose_steps
+from .motion_vectors import VECTOR_CODECS, MotionVectorTracker
+from .probe import VideoInfo, _info, open_video
+from .sampling import dense_indices, dense_view_indices, fit_to_length, random_start, segment_indices
+from .sampling import segment_view_indices as _segment_views
+
+__all__ = ["MOTION_MODES", "read_clip", "read_clips", "read_views"]
+
+logger = logging.getLogger(__name__)
+MOTION_MODES = ("auto", "motion_vectors", "optical_flow", "none")
+_LOGGED_SOURCES: set[str] = set()
+
+
+def _log_source_once(source: str, codec: str) -> None:
+    kind = source.split(":")[0]
+    if kind not in _LOGGED_SOURCES:
+        _LOGGED_SOURCES.add(kind)
+        logger.info("mgm_hf.video: motion from %s (first seen on codec %s)", source, codec)
+
+
+@dataclass
+class _ViewPlan:
+    """Where each sampled frame comes from and which frame its motion starts at."""
+
+    indices: np.ndarray  # (T,) fitted into the video
+    starts: np.ndarray  # (T,) frame a: motion[t] is the motion from frame a to frame indices[t]
+
+
+def _plan(indices: np.ndarray, num_video_frames: int, short_clip: str, first_step: int | None) -> _ViewPlan:
+    raw = np.asarray(indices, np.int64)
+    if raw.ndim != 1 or raw.size == 0 or np.any(raw < 0):
+        raise ValueError(f"frame indices must be a non-empty 1-D array of indices >= 0, got {raw}.")
+    fitted = fit_to_length(raw, num_video_frames, short_clip)
+    steps = np.diff(raw, prepend=raw[0] - (first_step or (raw[1] - raw[0] if raw.size > 1 else 1)))
+    steps = np.maximum(steps, 1)
+    starts = np.empty_like(fitted)
+    starts[0] = max(fitted[0] - steps[0], 0)
+    starts[1:] = fitted[:-1]
+    wrapped = starts > fitted  # looped back to the start: use the motion leading into the frame
+    starts[wrapped] = np.maximum(fitted[wrapped] - steps[wrapped], 0)
+    return _ViewPlan(fitted, starts)
+
+
+class _Decoded:
+    """Frames kept from one decode pass."""
+
+    def __init__(self) -> None:
+        self.rgb: dict[int, np.ndarray] = {}
+        self.last_index = -1
+        self.reached_end = True
+
+
+def _decode(
+    path: str,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    info: VideoInfo,
+    rgb_needed: set[int],
+    tracker: MotionVectorTracker | None,
+    thread_type: str,
+) -> _Decoded:
+    """Decodes from the keyframe before the first needed frame up to the last, keeping RGB copies of
+    ``rgb_needed`` and feeding every frame to ``tracker``."""
+    needed = set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set())
+    lo = min(needed) - (tracker.max_distance if tracker is not None else 0)
+    hi = max(needed)
+    if tracker is not None:
+        stream.codec_context.options = {"flags2": "+export_mvs"}
+        if thread_type not in ("SLICE", "NONE"):
+            thread_type = "SLICE"  # frame threading corrupts exported vectors (DESIGN.md)
+    stream.thread_type = thread_type
+    seeked = lo > 0
+    if seeked:
+        container.seek(info.pts_of(lo), stream=stream, backward=True, any_frame=False)
+    out = _Decoded()
+    index = -1
+    first = True
+    try:
+        for frame in container.decode(stream):
+            if first and seeked and frame.pts is not None:
+                index = info.index_of(frame.pts)
+                if index > lo:  # the seek overshot: start again from the beginning
+                    container.seek(info.start_pts, stream=stream, backward=True, any_frame=False)
+                    return _decode_from_start(path, container, stream, info, rgb_needed, tracker)
+            else:
+                index += 1
+            first = False
+            if index in rgb_needed and index not in out.rgb:
+                out.rgb[index] = frame.to_ndarray(format="rgb24")
+            if tracker is not None:
+                tracker.push(index, frame)
+            if index >= hi and (tracker is None or tracker.idle):
+                out.reached_end = False
+                break
+    except av.FFmpegError as err:
+        raise VideoReadError(path, f"decoding failed (corrupt or truncated file): {err}") from err
+    out.last_index = index
+    return out
+
+
+def _decode_from_start(
+    path: str,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    info: VideoInfo,
+    rgb_needed: set[int],
+    tracker: MotionVectorTracker | None,
+) -> _Decoded:
+    out = _Decoded()
+    hi = max(set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set()))
+    index = -1
+    try:
+        for frame in container.decode(stream):
+            index += 1
+            if index in rgb_needed:
+                out.rgb[index] = frame.to_ndarray(format="rgb24")
+            if tracker is not None:
+                tracker.push(index, frame)
+            if index >= hi and (tracker is None or tracker.idle):
+                out.reached_end = False
+                break
+    except av.FFmpegError as err:
+        raise VideoReadError(path, f"decoding failed (corrupt or truncated file): {err}") from err
+    out.last_index = index
+    return out
+
+
+def _resolve_mode(motion: str, fallback: str, codec: str, path: str) -> str:
+    if motion not in MOTION_MODES:
+        raise ValueError(f"motion must be one of {MOTION_MODES}, got {motion!r}.")
+    if fallback not in ("optical_flow", "none", "error"):
+        raise ValueError(f"fallback must be 'optical_flow', 'none' or 'error', got {fallback!r}.")
+    if motion == "auto":
+        if codec in VECTOR_CODECS:
+            return "motion_vectors"
+        if fallback == "error":
+            raise VideoReadError(
+                path, f"codec {codec} exports no motion vectors (only {sorted(VECTOR_CODECS)})"
+            )
+        return fallback
+    if motion == "motion_vectors" and codec not in VECTOR_CODECS:
+        raise VideoReadError(
+            path,
+            f"codec {codec} exports no motion vectors (only {sorted(VECTOR_CODECS)} do); use "
+            "motion='optical_flow' or 'auto', or transcode to H.264",
+        )
+    return motion
+
+
+def read_clips(
+    path: str | Path,
+    indices_list: Sequence[Sequence[int] | np.ndarray],
+    *,
+    motion: str = "auto",
+    fallback: str = "optical_flow",
+    flow_method: str | FlowBackend = "dis",
+    short_clip: str = "loop",
+    mv_grid: int = 8,
+    max_ref_distance: int = 8,
+    first_step: int | None = None,
+    thread_type: str = "SLICE",
+    motion_cache: MotionCache | None = None,
+) -> list[Clip]:
+    """Decodes several clips (e.g. the temporal views of multi-view testing) in one pass.
+
+    Args:
+        path: video file.
+        indices_list: one array of frame indices per clip (from :mod:`.sampling`); indices past the
+            end are mapped back by ``short_clip``.
+        motion: ``"auto"``, ``"motion_vectors"``, ``"optical_flow"`` or ``"none"``.
+        fallback: what ``auto`` does without vectors: ``"optical_flow"``, ``"none"`` or ``"error"``.
+        flow_method: flow backend name (``"dis"``, ``"dis:medium"``, ``"farneback"``, ...) or object.
+        short_clip: ``"loop"`` or ``"repeat_last"`` for clips running past the end.
+        mv_grid: cell size (pixels) of motion-vector fields.
+        max_ref_distance: farthest reference frame tried when resolving vector distances.
+        first_step: frames between the frame before the clip and its first frame (default: the
+            clip's own first step).
+        thread_type: PyAV decoder threading (forced to SLICE when exporting vectors).
+        motion_cache: a :class:`MotionCache` with precomputed per-frame motion to use when it has
+            this file (then only frames are decoded).
+
+    Returns:
+        one :class:`Clip` per index array; raises :class:`VideoReadError` for unreadable files.
+    """
+    path = str(path)
+    container, stream = open_video(path)
+    try:
+        info, consumed = _info(path, container, stream)
+        if consumed:
+            container.close()
+            container, stream = open_video(path)
+        plans = [_plan(np.asarray(ix), info.num_frames, short_clip, first_step) for ix in indices_list]
+        mode = _resolve_mode(motion, fallback, info.codec, path)
+        cached = motion_cache.load(path) if (motion_cache is not None and mode != "none") else None
+        if cached is not None:
+            return _clips_from_cache(path, container, stream, info, plans, cached, thread_type)
+        return _read_plans(
+            path,
+            container,
+            stream,
+            info,
+            plans,
+            mode,
+            motion,
+            flow_method,
+            mv_grid,
+            max_ref_distance,
+            thread_type,
+        )
+    finally:
+        container.close()
+
+
+def _read_plans(
+    path: str,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    info: VideoInfo,
+    plans: list[_ViewPlan],
+    mode: str,
+    motion: str,
+    flow_method: str | FlowBackend,
+    mv_grid: int,
+    max_ref_distance: int,
+    thread_type: str,
+) -> list[Clip]:
+    rgb_needed = {int(i) for p in plans for i in p.indices}
+    tracker = None
+    if mode == "optical_flow":
+        rgb_needed |= {int(a) for p in plans for a in p.starts}
+    elif mode == "motion_vectors":
+        wanted = {
+            j
+            for p in plans
+            for a, b in zip(p.starts, p.indices)
+            if a < b
+            for j in range(int(a), min(int(b) + 2, info.num_frames))
+        }
+        tracker = MotionVectorTracker((info.height, info.width), wanted, mv_grid, max_ref_distance)
+    decoded = _decode(path, container, stream, info, rgb_needed, tracker, thread_type)
+    missing = sorted(rgb_needed - decoded.rgb.keys())
+    if missing:
+        raise VideoReadError(
+            path,
+            f"truncated or corrupt: the stream declares {info.num_frames} frames but frame {missing[0]} "
+            f"could not be decoded (decoding stopped after frame {decoded.last_index})",
+        )
+    if tracker is not None and not tracker.found_vectors and motion == "auto":
+        # An all-intra stream: no vectors anywhere, fall back instead of returning silent zeros.
+        container.seek(info.start_pts, stream=stream, backward=True, any_frame=False)
+        return _read_plans(
+            path,
+            container,
+            stream,
+            info,
+            plans,
+            "optical_flow",
+            motion,
+            flow_method,
+            mv_grid,
+            max_ref_distance,
+            thread_type,
+        )
+    if tracker is not None and not tracker.found_vectors and any((p.starts < p.indices).any() for p in plans):
+        raise VideoReadError(path, "no motion vectors in the decoded frames (all-intra stream?)")
+    clips = []
+    fields = tracker.fields() if tracker is not None else None
+    backend = get_flow_backend(flow_method) if mode == "optical_flow" else None
+    source = {"motion_vectors": "motion_vectors", "none": "none"}.get(
+        mode
+    ) or f"optical_flow:{_flow_name(backend)}"
+    for plan in plans:
+        frames = np.stack([decoded.rgb[int(i)] for i in plan.indices])
+        if mode == "none":
+            motion_array = None
+        elif fields is not None:
+            motion_array = _compose_plan(plan, fields, mv_grid, info)
+        else:
+            motion_array = _flow_plan(plan, decoded.rgb, backend)
+        clips.append(Clip(frames, motion_array, source, plan.indices.copy(), info.fps, path))
+    if mode != "none":
+        _log_source_once(source, info.codec)
+    return clips
+
+
+def _flow_name(backend: FlowBackend | None) -> str:
+    return getattr(backend, "name", type(backend).__name__)
+
+
+def _grid_shape(info: VideoInfo, grid: int) -> tuple[int, int]:
+    return -(-info.height // grid), -(-info.width // grid)
+
+
+def _compose_plan(plan: _ViewPlan, fields: dict[int, np.ndarray], grid: int, info: VideoInfo) -> np.ndarray:
+    """(T, h, w, 2): per-frame fields chained from ``starts[t]`` to ``indices[t]``."""
+    zero = np.zeros((*_grid_shape(info, grid), 2), np.float32)
+    out = []
+    for a, b in zip(plan.starts, plan.indices):
+        if a >= b:
+            out.append(zero)
+            continue
+        steps = [fields.get(j, zero) for j in range(int(a) + 1, int(b) + 1)]
+        out.append(compose_steps(steps, cell=grid))
+    return np.stack(out).astype(np.float32)
+
+
+def _flow_plan(plan: _ViewPlan, rgb: dict[int, np.ndarray], backend: FlowBackend) -> np.ndarray:
+    """(T, H, W, 2): flow from frame ``starts[t]`` to frame ``indices[t]`` at the latter's pixels."""
+    out = []
+    for a, b in zip(plan.starts, plan.indices):
+        if a == b:
+            out.append(np.zeros((*rgb[int(b)].shape[:2], 2), np.float32))
+        else:
+            out.append(backend(rgb[int(a)], rgb[int(b)]))
+    return np.stack(out).astype(np.float32)
+
+
+def _clips_from_cache(
+    path: str,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    info: VideoInfo,
+    plans: list[_ViewPlan],
+    cached: tuple[np.ndarray, int, str],
+    thread_type: str,
+) -> list[Clip]:
+    per_frame, cell, source = cached
+    rgb_needed = {int(i) for p in plans for i in p.indices}
+    decoded = _decode(path, container, stream, info, rgb_needed, None, thread_type)
+    missing = sorted(rgb_needed - decoded.rgb.keys())
+    if missing:
+        raise VideoReadError(path, f"truncated or corrupt: frame {missing[0]} could not be decoded")
+    fields = {j: per_frame[j].astype(np.float32) for j in range(len(per_frame))}
+    zero = np.zeros(per_frame.shape[1:], np.float32)
+    clips = []
+    for plan in plans:
+        motion = [
+            zero
+            if a >= b
+            else compose_steps([fields.get(j, zero) for j in range(int(a) + 1, int(b) + 1)], cell)
+            for a, b in zip(plan.starts, plan.indices)
+        ]
+        frames = np.stack([decoded.rgb[int(i)] for i in plan.indices])
+        clips.append(
+            Clip(frames, np.stack(motion).astype(np.float32), source, plan.indices.copy(), info.fps, path)
+        )
+    _log_source_once(source, info.codec)
+    return clips
+
+
+def _rng(seed: int | None, generator: np.random.Generator | torch.Generator | None):
+    return generator if generator is not None else seed
+
+
+def read_clip(
+    path: str | Path,
+    num_frames: int = 16,
+    frame_stride: int = 4,
+    start_frame: int | None = None,
+    *,
+    sampling: str = "dense",
+    motion: str = "auto",
+    seed: int | None = None,
+    generator: np.random.Generator | torch.Generator | None = None,
+    **kwargs,
+) -> Clip:
+    """Reads one clip with its motion in one decode pass.
+
+    Args:
+        path: video file.
+        num_frames: T.
+        frame_stride: frames between samples for ``sampling="dense"`` (pretraining: 4 on K400, 2 on
+            SSv2).
+        start_frame: first frame; None picks a random start that fits (seeded by ``seed`` or
+            ``generator``). Ignored by ``sampling="segments"``.
+        sampling: ``"dense"`` (``start, start + stride, ...``), ``"segments"`` (TSN: a random frame
+            from each of T equal segments, SSv2 fine-tuning) or ``"segments_center"`` (their middles).
+        motion: ``"auto"``, ``"motion_vectors"``, ``"optical_flow"`` or ``"none"``.
+        seed, generator: randomness of the start / segment offsets.
+        **kwargs: passed to :func:`read_clips` (``fallback``, ``flow_method``, ``short_clip``,
+            ``mv_grid``, ``max_ref_distance``, ``thread_type``, ``motion_cache``).
+
+    Returns:
+        :class:`Clip` with ``frames`` uint8 ``(T, H, W, 3)``, ``motion`` float32 ``(T, h, w, 2)`` (or
+        None for ``motion="none"``), ``motion_source``, ``frame_indices`` int64 ``(T,)``.
+
+    Raises:
+        VideoReadError: missing, empty, truncated, non-video or streamless files.
+    """
+    from .probe import probe_video
+
+    info = probe_video(path)
+    rng = _rng(seed, generator)
+    if sampling == "dense":
+        if start_frame is None:
+            start_frame = random_start(info.num_frames, num_frames, frame_stride, rng)
+        indices = dense_indices(num_frames, frame_stride, start_frame)
+        kwargs.setdefault("first_step", frame_stride)
+    elif sampling == "segments":
+        indices = segment_indices(info.num_frames, num_frames, "random", rng)
+    elif sampling == "segments_center":
+        indices = segment_indices(info.num_frames, num_frames, "center")
+    else:
+        raise ValueError(f"sampling must be 'dense', 'segments' or 'segments_center', got {sampling!r}.")
+    return read_clips(path, [indices], motion=motion, **kwargs)[0]
+
+
+def read_views(
+    path: str | Path,
+    num_frames: int = 16,
+    frame_stride: int = 4,
+    num_views: int = 5,
+    *,
+    sampling: str = "dense",
+    motion: str = "auto",
+    **kwargs,
+) -> list[Clip]:
+    """The temporal views of multi-view testing, decoded in one pass (spatial crops are transforms).
+
+    ``sampling="dense"``: ``num_views`` evenly spaced dense clips (K400: 5 views); ``"segments"``:
+    TSN views offset within each segment (SSv2: 2 views).
+    """
+    from .probe import probe_video
+
+    info = probe_video(path)
+    if sampling == "dense":
+        views = dense_view_indices(info.num_frames, num_frames, frame_stride, num_views)
+        kwargs.setdefault("first_step", frame_stride)
+    elif sampling == "segments":
+        views = _segment_views(info.num_frames, num_frames, num_views)
+    else:
+        raise ValueError(f"sampling must be 'dense' or 'segments', got {sampling!r}.")
+    return read_clips(path, views, motion=motion, **kwargs)

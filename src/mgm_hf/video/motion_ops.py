@@ -1,0 +1,101 @@
+"""Small numpy operations on motion fields (DESIGN.md convention), shared by vectors and flow.
+
+A field is float32 ``(h, w, 2)`` of ``(dx, dy)`` in full-resolution pixels, sampled on a grid of
+``cell`` pixels: value ``[i, j]`` belongs to the pixel ``((j + 0.5) * cell, (i + 0.5) * cell)``
+(``cell = 1`` for dense optical flow, ``8`` for an 8-px motion-vector grid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["compose_steps", "fill_missing", "sample_bilinear", "sample_nearest"]
+
+
+def sample_bilinear(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of ``field (h, w, C)`` at fractional grid coordinates ``x, y`` (same shape S),
+    clamped at the borders. Returns ``(*S, C)``."""
+    h, w = field.shape[:2]
+    x = np.clip(x, 0.0, w - 1.0)
+    y = np.clip(y, 0.0, h - 1.0)
+    x0 = np.minimum(np.floor(x).astype(np.int64), w - 2) if w > 1 else np.zeros(x.shape, np.int64)
+    y0 = np.minimum(np.floor(y).astype(np.int64), h - 2) if h > 1 else np.zeros(y.shape, np.int64)
+    x1 = np.minimum(x0 + 1, w - 1)
+    y1 = np.minimum(y0 + 1, h - 1)
+    fx = (x - x0)[..., None]
+    fy = (y - y0)[..., None]
+    top = field[y0, x0] * (1 - fx) + field[y0, x1] * fx
+    bottom = field[y1, x0] * (1 - fx) + field[y1, x1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(field.dtype, copy=False)
+
+
+def sample_nearest(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Nearest-cell lookup of ``field (h, w, C)`` at fractional grid coordinates (clamped)."""
+    h, w = field.shape[:2]
+    xi = np.clip(np.rint(x), 0, w - 1).astype(np.int64)
+    yi = np.clip(np.rint(y), 0, h - 1).astype(np.int64)
+    return field[yi, xi]
+
+
+def compose_steps(steps: Sequence[np.ndarray], cell: float) -> np.ndarray:
+    """Chains per-frame motion into the motion over several frames.
+
+    Args:
+        steps: fields ``(h, w, 2)`` of consecutive frames ``a+1, ..., b`` (oldest first); each is the
+            motion since the frame before it, at its own pixels.
+        cell: grid cell size in pixels.
+
+    Returns:
+        float32 ``(h, w, 2)``: how far the content at each pixel of frame ``b`` moved since frame
+        ``a``. The content is followed backwards through the frames (not just summed in place), so a
+        block moving faster than its own size still accumulates its own motion.
+    """
+    if len(steps) == 0:
+        raise ValueError("compose_steps needs at least one step.")
+    total = np.array(steps[-1], dtype=np.float32, copy=True)
+    h, w = total.shape[:2]
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+    for step in reversed(steps[:-1]):
+        # Where the content of frame b was one frame earlier, in grid coordinates.
+        x = gx - total[..., 0] / cell
+        y = gy - total[..., 1] / cell
+        # Coarse grids (motion vectors) hold one value per block: blending across a moving object's
+        # edge would mix in the background, so they are sampled at the nearest cell.
+        sample = sample_nearest if cell > 1 else sample_bilinear
+        total += sample(np.asarray(step, np.float32), x, y)
+    return total
+
+
+def fill_missing(fields: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Fills NaN cells (I-frames, intra blocks) from the nearest frames before and after that have a
+    value there (average of the two, or the one that exists); cells with no value anywhere become 0.
+
+    Args:
+        fields: frame index -> ``(h, w, 2)`` with NaN where unknown.
+
+    Returns:
+        a new dict with no NaN.
+    """
+    keys = sorted(fields)
+    if not keys:
+        return {}
+    stack = np.stack([fields[k] for k in keys])  # (N, h, w, 2)
+    known = ~np.isnan(stack[..., 0])  # (N, h, w)
+    n = len(keys)
+    # Index of the nearest known frame at or before / at or after each frame, per cell.
+    ar = np.arange(n)[:, None, None]
+    prev_idx = np.maximum.accumulate(np.where(known, ar, -1), axis=0)
+    next_idx = np.flip(np.minimum.accumulate(np.flip(np.where(known, ar, n), 0), axis=0), 0)
+    has_prev = prev_idx >= 0
+    has_next = next_idx < n
+    yy, xx = np.indices(known.shape[1:])
+    prev_val = stack[np.clip(prev_idx, 0, n - 1), yy[None], xx[None]]
+    next_val = stack[np.clip(next_idx, 0, n - 1), yy[None], xx[None]]
+    prev_val = np.where(has_prev[..., None], prev_val, 0.0)
+    next_val = np.where(has_next[..., None], next_val, 0.0)
+    count = (has_prev.astype(np.float32) + has_next.astype(np.float32))[..., None]
+    filled = np.where(count > 0, (prev_val + next_val) / np.maximum(count, 1), 0.0)
+    # Known cells have prev == next == themselves, so this keeps them unchanged.
+    return {k: filled[i].astype(np.float32) for i, k in enumerate(keys)}

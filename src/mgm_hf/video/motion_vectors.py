@@ -1,0 +1,309 @@
+"""Per-frame motion from the decoder's motion vectors (H.264, MPEG-4, MPEG-2).
+
+How a vector becomes motion in the DESIGN.md convention:
+
+1. FFmpeg exports, per inter block, its centre ``dst`` and the displacement ``d = src - dst`` to the
+   matching block in a reference frame (``src = dst + motion / motion_scale``); ``source < 0`` means a
+   past reference, ``> 0`` a future one. The distance to the reference is *not* exported, and frame
+   types do not settle it (DESIGN.md: x264 P-frames point 2 frames back even without B-frames).
+2. :func:`reference_distances` finds it by comparing each block's decoded luma with every candidate
+   reference 1…``max_distance`` frames away in the vector's direction, displaced by ``d`` (mean
+   absolute difference, vectorised over blocks), with a per-frame majority vote for blocks that
+   cannot tell the candidates apart.
+3. The block moved ``-d / k`` per frame for a past reference ``k`` frames back (its content came from
+   ``dst + d``), ``+d / k`` for a future reference (its content goes to ``dst + d``).
+4. :func:`rasterise` spreads the per-block values over a dense grid (bi-predicted blocks average
+   their two vectors); cells without any vector (I-frames, intra blocks) stay NaN and are later
+   filled from neighbouring frames (:func:`mgm_hf.video.motion_ops.fill_missing`).
+
+Decode with ``thread_type`` SLICE or NONE: frame threading corrupts exported vectors (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import av
+import numpy as np
+
+from .motion_ops import fill_missing
+
+__all__ = [
+    "VECTOR_CODECS",
+    "MotionVectorTracker",
+    "drop_unused_predictions",
+    "frame_luma",
+    "frame_vectors",
+    "rasterise",
+    "reference_distances",
+    "vector_motion",
+]
+
+#: Codecs whose FFmpeg decoders export motion vectors (DESIGN.md: not hevc, vp8, vp9, av1).
+VECTOR_CODECS = frozenset({"h264", "mpeg4", "mpeg2video"})
+
+_PICT_B = 3  # AVPictureType: 1 = I, 2 = P, 3 = B
+_SAD_SAMPLES = 8  # luma samples per block side used for the distance test
+
+
+def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
+    """The frame's exported motion vectors as a numpy structured array (fields ``source, w, h,
+    src_x, src_y, dst_x, dst_y, flags, motion_x, motion_y, motion_scale``), or None (no side data)."""
+    side = frame.side_data.get("MOTION_VECTORS")
+    if side is None:
+        return None
+    vectors = side.to_ndarray()
+    return vectors if len(vectors) else None
+
+
+def frame_luma(frame: av.VideoFrame) -> np.ndarray:
+    """Luma plane as uint8 ``(H, W)`` without a colour conversion for 8-bit YUV formats."""
+    if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12"):
+        plane = frame.planes[0]
+        data = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return data[:, : plane.width]
+    return frame.to_ndarray(format="gray")
+
+
+def _bilinear_gray(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a uint8 ``(H, W)`` image at float coordinates (clamped), float32."""
+    height, width = image.shape
+    x = np.clip(x, 0, width - 1.001)
+    y = np.clip(y, 0, height - 1.001)
+    x0 = x.astype(np.int64)
+    y0 = y.astype(np.int64)
+    fx = (x - x0).astype(np.float32)
+    fy = (y - y0).astype(np.float32)
+    top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
+    bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def reference_distances(
+    luma: np.ndarray,
+    vectors: np.ndarray,
+    references: Mapping[int, np.ndarray],
+    max_distance: int = 4,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Signed distance (in frames) from the current frame to each vector's reference frame.
+
+    Args:
+        luma: uint8 ``(H, W)`` decoded luma of the current frame.
+        vectors: structured array of N vectors (see :func:`frame_vectors`).
+        references: signed frame offset (``-1`` previous frame, ``+2`` two frames ahead, ...) -> luma
+            ``(H, W)`` of that frame; missing offsets are not candidates.
+        max_distance: largest distance tried in each direction.
+
+    Returns:
+        int64 ``(N,)``: ``-k`` for a past reference k frames back, ``+k`` ahead, 0 if no candidate
+        frame was available; and float32 ``(N,)`` the mean absolute luma difference at that distance
+        (inf when unknown).
+    """
+    n = len(vectors)
+    direction = np.where(vectors["source"] > 0, 1, -1)
+    scale = vectors["motion_scale"].astype(np.float32)
+    dx = vectors["motion_x"] / scale
+    dy = vectors["motion_y"] / scale
+    offs = (np.arange(_SAD_SAMPLES, dtype=np.float32) + 0.5) / _SAD_SAMPLES - 0.5
+    # Sample points on the block's pixel grid (pixel i has array coordinate i; the block spans
+    # [dst - w/2, dst + w/2) in continuous coordinates).
+    px = vectors["dst_x"][:, None, None] + offs[None, None, :] * vectors["w"][:, None, None] - 0.5
+    py = vectors["dst_y"][:, None, None] + offs[None, :, None] * vectors["h"][:, None, None] - 0.5
+    px = np.broadcast_to(px, (n, _SAD_SAMPLES, _SAD_SAMPLES)).astype(np.float32)
+    py = np.broadcast_to(py, (n, _SAD_SAMPLES, _SAD_SAMPLES)).astype(np.float32)
+    current = _bilinear_gray(luma, px, py)
+    sad = np.full((n, max_distance), np.inf, np.float32)
+    qx = px + dx[:, None, None]
+    qy = py + dy[:, None, None]
+    for sign in (-1, 1):
+        rows = np.flatnonzero(direction == sign)
+        if rows.size == 0:
+            continue
+        for k in range(1, max_distance + 1):
+            ref = references.get(sign * k)
+            if ref is None:
+                continue
+            matched = _bilinear_gray(ref, qx[rows], qy[rows])  # vectors are sub-pixel (quarter-pel)
+            sad[rows, k - 1] = np.abs(current[rows] - matched).mean(axis=(1, 2))
+    best = np.argmin(sad, axis=1)
+    best_sad = sad[np.arange(n), best]
+    distance = np.where(np.isfinite(best_sad), (best + 1) * direction, 0)
+    # Blocks that barely move or cannot tell candidates apart follow the frame's majority distance
+    # for their direction (x264 mostly uses one reference per direction and frame).
+    moving = np.hypot(dx, dy) >= 1.0
+    for sign in (-1, 1):
+        rows = (direction == sign) & np.isfinite(best_sad)
+        votes = np.bincount(best[rows & moving], minlength=max_distance)
+        if votes.sum() == 0:
+            continue
+        major = int(np.argmax(votes))
+        close = rows & (sad[:, major] <= best_sad * 1.05 + 0.5)
+        distance[close] = (major + 1) * sign
+    chosen = np.abs(distance) - 1
+    chosen_sad = np.where(distance != 0, sad[np.arange(n), np.maximum(chosen, 0)], np.inf)
+    return distance.astype(np.int64), chosen_sad.astype(np.float32)
+
+
+def drop_unused_predictions(vectors: np.ndarray, sad: np.ndarray) -> np.ndarray:
+    """Boolean ``(N,)`` mask of vectors to keep.
+
+    FFmpeg exports both directions of a B macroblock even when one partition predicts from one list
+    only; the unused direction then carries a stale (often zero) vector that matches nothing. Of the
+    vectors exported for the same block, those matching much worse than the best one are dropped.
+    """
+    keys = np.stack([vectors["dst_x"], vectors["dst_y"], vectors["w"], vectors["h"]], axis=1).astype(np.int64)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    best = np.full(group.max() + 1 if group.size else 0, np.inf, np.float32)
+    np.minimum.at(best, group, sad)
+    return sad <= best[group] * 1.25 + 1.0
+
+
+def vector_motion(vectors: np.ndarray, distances: np.ndarray) -> np.ndarray:
+    """Per-frame motion ``(N, 2)`` of each block in the DESIGN.md convention: ``d / distance`` with
+    ``d = src - dst`` (past: ``-d / k``, future: ``+d / k``); NaN where the distance is unknown (0)."""
+    scale = vectors["motion_scale"].astype(np.float32)
+    d = np.stack([vectors["motion_x"] / scale, vectors["motion_y"] / scale], axis=1).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = d / distances[:, None].astype(np.float32)
+    out[distances == 0] = np.nan
+    return out
+
+
+def rasterise(
+    vectors: np.ndarray, values: np.ndarray, frame_size: tuple[int, int], grid: int = 8
+) -> np.ndarray:
+    """Averages per-block values over a dense grid, vectorised (no per-block Python loop).
+
+    Each block (centre ``dst_x, dst_y``, size ``w × h``) is cut into units of ``min(4, grid)`` px; each
+    unit adds its block's value to the grid cell containing its centre.
+
+    Args:
+        vectors: N vectors (structured array, see :func:`frame_vectors`).
+        values: float ``(N, 2)``; NaN rows are ignored.
+        frame_size: ``(H, W)`` in pixels.
+        grid: cell size in pixels.
+
+    Returns:
+        float32 ``(ceil(H / grid), ceil(W / grid), 2)``; NaN where no block landed.
+    """
+    height, width = frame_size
+    gh, gw = -(-height // grid), -(-width // grid)
+    keep = ~np.isnan(values[:, 0])
+    vectors, values = vectors[keep], values[keep]
+    unit = min(4, grid)
+    bw = np.maximum(vectors["w"].astype(np.int64) // unit, 1)
+    bh = np.maximum(vectors["h"].astype(np.int64) // unit, 1)
+    counts = bw * bh
+    owner = np.repeat(np.arange(len(vectors)), counts)
+    k = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    ux = k % bw[owner]
+    uy = k // bw[owner]
+    left = vectors["dst_x"].astype(np.float64) - vectors["w"] / 2.0
+    top = vectors["dst_y"].astype(np.float64) - vectors["h"] / 2.0
+    cx = left[owner] + (ux + 0.5) * unit
+    cy = top[owner] + (uy + 0.5) * unit
+    inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+    cell = (cy[inside] // grid).astype(np.int64) * gw + (cx[inside] // grid).astype(np.int64)
+    vals = values[owner[inside]]
+    total = gh * gw
+    count = np.bincount(cell, minlength=total).astype(np.float32)
+    sx = np.bincount(cell, weights=vals[:, 0], minlength=total)
+    sy = np.bincount(cell, weights=vals[:, 1], minlength=total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        field = np.stack([sx / count, sy / count], axis=-1).astype(np.float32)
+    return field.reshape(gh, gw, 2)
+
+
+class MotionVectorTracker:
+    """Turns decoded frames (fed in presentation order) into per-frame motion fields.
+
+    Feed every decoded frame with :meth:`push`; fields are computed for the frames in ``wanted``.
+    A frame whose vectors point ahead waits until its future references are decoded (the next
+    non-B frame, at most ``max_distance`` frames ahead). :meth:`fields` returns the finished fields
+    with gaps (I-frames, intra blocks) filled from neighbouring frames.
+
+    Args:
+        frame_size: ``(H, W)``.
+        wanted: frame indices whose per-frame motion is needed.
+        grid: cell size of the output fields in pixels.
+        max_distance: farthest reference frame considered.
+    """
+
+    def __init__(
+        self, frame_size: tuple[int, int], wanted: Iterable[int], grid: int = 8, max_distance: int = 4
+    ) -> None:
+        self.frame_size = frame_size
+        self.wanted = frozenset(int(i) for i in wanted)
+        self.grid = grid
+        self.max_distance = max_distance
+        self.first_wanted = min(self.wanted) if self.wanted else 0
+        self._luma: dict[int, np.ndarray] = {}
+        self._types: dict[int, int] = {}
+        self._pending: dict[int, np.ndarray] = {}
+        self._raw: dict[int, np.ndarray] = {}
+        self.found_vectors = False
+
+    @property
+    def idle(self) -> bool:
+        """True when no frame waits for a future reference."""
+        return not self._pending
+
+    def push(self, index: int, frame: av.VideoFrame) -> None:
+        """Feeds one decoded frame (presentation order)."""
+        if index < self.first_wanted - self.max_distance:
+            return
+        self._luma[index] = frame_luma(frame).copy()
+        self._types[index] = int(frame.pict_type)
+        if index in self.wanted:
+            vectors = frame_vectors(frame)
+            if vectors is None:
+                self._raw[index] = self._empty()
+            else:
+                self.found_vectors = True
+                self._pending[index] = vectors
+        self._process(latest=index, final=False)
+
+    def finish(self) -> None:
+        """Processes frames still waiting (end of stream: use whatever references exist)."""
+        self._process(latest=max(self._luma, default=0), final=True)
+
+    def fields(self) -> dict[int, np.ndarray]:
+        """Frame index -> float32 ``(h, w, 2)`` per-frame motion, gaps filled."""
+        self.finish()
+        return fill_missing(self._raw)
+
+    # ---------------------------------------------------------------------------------- internal
+    def _empty(self) -> np.ndarray:
+        height, width = self.frame_size
+        return np.full((-(-height // self.grid), -(-width // self.grid), 2), np.nan, np.float32)
+
+    def _next_anchor(self, index: int, latest: int) -> int | None:
+        """First decoded non-B frame after ``index`` (a B-frame's farthest future reference)."""
+        for j in range(index + 1, latest + 1):
+            if j in self._types and self._types[j] != _PICT_B:
+                return j
+        return None
+
+    def _process(self, latest: int, final: bool) -> None:
+        for index in sorted(self._pending):
+            vectors = self._pending[index]
+            horizon = index + self.max_distance
+            if np.any(vectors["source"] > 0) and not final:
+                anchor = self._next_anchor(index, latest)
+                if anchor is None and latest < horizon:
+                    continue
+                horizon = min(horizon, anchor if anchor is not None else horizon)
+            references = {
+                off: self._luma[index + off]
+                for off in range(-self.max_distance, self.max_distance + 1)
+                if off != 0 and index + off in self._luma and index + off <= horizon
+            }
+            distances, sad = reference_distances(self._luma[index], vectors, references, self.max_distance)
+            values = vector_motion(vectors, distances)
+            values[~drop_unused_predictions(vectors, sad)] = np.nan
+            self._raw[index] = rasterise(vectors, values, self.frame_size, self.grid)
+            del self._pending[index]
+        oldest = min(self._pending, default=latest) - self.max_distance
+        for key in [k for k in self._luma if k < oldest]:
+            del self._luma[key]
