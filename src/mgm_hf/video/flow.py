@@ -68,7 +68,8 @@ class _OpenCVFlow:
 
 
 class DISFlow(_OpenCVFlow):
-    """OpenCV DIS optical flow (fast, default). ``preset``: ``ultrafast``, ``fast`` or ``medium``."""
+    """OpenCV DIS optical flow (the default backend). ``preset``: ``ultrafast``, ``fast`` or ``medium``
+    (default: the most accurate; ``fast`` underestimates small objects, see tests/test_flow.py)."""
 
     _PRESETS: ClassVar[dict[str, int]] = {
         "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -76,7 +77,7 @@ class DISFlow(_OpenCVFlow):
         "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
     }
 
-    def __init__(self, preset: str = "fast") -> None:
+    def __init__(self, preset: str = "medium") -> None:
         if preset not in self._PRESETS:
             raise ValueError(f"DIS preset must be one of {sorted(self._PRESETS)}, got {preset!r}.")
         super().__init__()

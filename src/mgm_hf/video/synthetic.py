@@ -67,13 +67,20 @@ def write_video(
 
 
 def _texture(rng: np.random.Generator, height: int, width: int, sigma: float) -> np.ndarray:
-    """Smoothed colour noise, uint8 ``(height, width, 3)``: rich enough for block matching and flow,
-    smooth enough to survive chroma subsampling and compression."""
-    noise = rng.uniform(0, 255, size=(height, width, 3)).astype(np.float32)
-    smooth = cv2.GaussianBlur(noise, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
-    # Stretch contrast back to the full range after blurring.
-    lo, hi = smooth.min(), smooth.max()
-    return np.clip((smooth - lo) * (235.0 / max(hi - lo, 1e-6)) + 10.0, 0, 255).astype(np.uint8)
+    """Multi-scale colour noise, uint8 ``(height, width, 3)``.
+
+    Noise blurred at ``sigma``, ``3 sigma`` and ``8 sigma`` and summed (coarse scales weigh more, as
+    in natural images): fine detail for block matching, coarse structure for pyramidal optical flow
+    (DIS and Farneback fail on white-ish noise once it is compressed), smooth enough to survive
+    chroma subsampling.
+    """
+    out = np.zeros((height, width, 3), np.float32)
+    for scale, weight in ((1.0, 1.0), (3.0, 1.5), (8.0, 2.0)):
+        noise = rng.uniform(-1.0, 1.0, size=(height, width, 3)).astype(np.float32)
+        blurred = cv2.GaussianBlur(noise, (0, 0), sigmaX=sigma * scale, borderType=cv2.BORDER_REFLECT)
+        out += weight * blurred / (blurred.std() + 1e-6)
+    lo, hi = out.min(), out.max()
+    return np.clip((out - lo) * (235.0 / max(hi - lo, 1e-6)) + 10.0, 0, 255).astype(np.uint8)
 
 
 def moving_square_frames(
