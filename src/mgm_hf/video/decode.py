@@ -16,7 +16,7 @@ Sources:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,7 +179,7 @@ def _resolve_mode(motion: str, fallback: str, codec: str, path: str) -> str:
 
 def read_clips(
     path: str | Path,
-    indices_list: Sequence[Sequence[int] | np.ndarray],
+    indices_list: Sequence[Sequence[int] | np.ndarray] | Callable[[VideoInfo], Sequence[np.ndarray]],
     *,
     motion: str = "auto",
     fallback: str = "optical_flow",
@@ -195,8 +195,9 @@ def read_clips(
 
     Args:
         path: video file.
-        indices_list: one array of frame indices per clip (from :mod:`.sampling`); indices past the
-            end are mapped back by ``short_clip``.
+        indices_list: one array of frame indices per clip (from :mod:`.sampling`), or a function of
+            the :class:`VideoInfo` returning them (lets callers sample without opening the file
+            twice); indices past the end are mapped back by ``short_clip``.
         motion: ``"auto"``, ``"motion_vectors"``, ``"optical_flow"`` or ``"none"``.
         fallback: what ``auto`` does without vectors: ``"optical_flow"``, ``"none"`` or ``"error"``.
         flow_method: flow backend name (``"dis"``, ``"dis:medium"``, ``"farneback"``, ...) or object.
@@ -219,6 +220,8 @@ def read_clips(
         if consumed:
             container.close()
             container, stream = open_video(path)
+        if callable(indices_list):
+            indices_list = indices_list(info)
         plans = [_plan(np.asarray(ix), info.num_frames, short_clip, first_step) for ix in indices_list]
         mode = _resolve_mode(motion, fallback, info.codec, path)
         cached = motion_cache.load(path) if (motion_cache is not None and mode != "none") else None
@@ -417,22 +420,23 @@ def read_clip(
     Raises:
         VideoReadError: missing, empty, truncated, non-video or streamless files.
     """
-    from .probe import probe_video
-
-    info = probe_video(path)
     rng = _rng(seed, generator)
     if sampling == "dense":
-        if start_frame is None:
-            start_frame = random_start(info.num_frames, num_frames, frame_stride, rng)
-        indices = dense_indices(num_frames, frame_stride, start_frame)
         kwargs.setdefault("first_step", frame_stride)
-    elif sampling == "segments":
-        indices = segment_indices(info.num_frames, num_frames, "random", rng)
-    elif sampling == "segments_center":
-        indices = segment_indices(info.num_frames, num_frames, "center")
-    else:
+    elif sampling not in ("segments", "segments_center"):
         raise ValueError(f"sampling must be 'dense', 'segments' or 'segments_center', got {sampling!r}.")
-    return read_clips(path, [indices], motion=motion, **kwargs)[0]
+
+    def indices(info: VideoInfo) -> list[np.ndarray]:
+        if sampling == "dense":
+            start = start_frame
+            if start is None:
+                start = random_start(info.num_frames, num_frames, frame_stride, rng)
+            return [dense_indices(num_frames, frame_stride, start)]
+        if sampling == "segments":
+            return [segment_indices(info.num_frames, num_frames, "random", rng)]
+        return [segment_indices(info.num_frames, num_frames, "center")]
+
+    return read_clips(path, indices, motion=motion, **kwargs)[0]
 
 
 def read_views(
@@ -450,14 +454,17 @@ def read_views(
     ``sampling="dense"``: ``num_views`` evenly spaced dense clips (K400: 5 views); ``"segments"``:
     TSN views offset within each segment (SSv2: 2 views).
     """
-    from .probe import probe_video
-
-    info = probe_video(path)
     if sampling == "dense":
-        views = dense_view_indices(info.num_frames, num_frames, frame_stride, num_views)
         kwargs.setdefault("first_step", frame_stride)
+
+        def views(info: VideoInfo) -> list[np.ndarray]:
+            return dense_view_indices(info.num_frames, num_frames, frame_stride, num_views)
+
     elif sampling == "segments":
-        views = _segment_views(info.num_frames, num_frames, num_views)
+
+        def views(info: VideoInfo) -> list[np.ndarray]:
+            return _segment_views(info.num_frames, num_frames, num_views)
+
     else:
         raise ValueError(f"sampling must be 'dense' or 'segments', got {sampling!r}.")
     return read_clips(path, views, motion=motion, **kwargs)

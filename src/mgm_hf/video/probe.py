@@ -77,6 +77,17 @@ def _count_packets(container: av.container.InputContainer, stream: av.video.stre
     return count
 
 
+def _frames_from_duration(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, fps: float
+) -> int | None:
+    """Frame count implied by the declared duration (stream, else container), or None."""
+    if stream.duration and stream.time_base:
+        return round(float(stream.duration * stream.time_base) * fps)
+    if container.duration:
+        return round(container.duration / av.time_base * fps)
+    return None
+
+
 def probe_video(path: str | Path) -> VideoInfo:
     """Reads a video's :class:`VideoInfo` (no frame is decoded; packets are counted only when the
     container does not store the frame count)."""
@@ -105,6 +116,13 @@ def _info(
             num_frames = _count_packets(container, stream)
         except av.FFmpegError as err:
             raise VideoReadError(path, f"corrupt or truncated stream: {err}") from err
+        expected = _frames_from_duration(container, stream, fps)
+        if expected is not None and num_frames < 0.9 * expected - 1:
+            raise VideoReadError(
+                path,
+                f"truncated: the container declares about {expected} frames at {fps:g} fps but only "
+                f"{num_frames} are in the file",
+            )
     if num_frames <= 0:
         raise VideoReadError(path, "the video stream has no frames")
     ctx = stream.codec_context
