@@ -46,7 +46,7 @@ class MGMAEMasking(MaskingStrategy):
        ``exposure_std`` × N(0, 1) noise to one random time step (section 4.2, "Exposure"; 0 = off).
     6. Keep the top ``h w - int(ratio h w)`` tokens visible per time step (``top_k="frame"``,
        default) or the top ``T'`` times that over the clip (``"clip"``, Table 1c). Ties are broken by
-       tiny generator noise.
+       tiny generator noise, the same per position at every time step.
 
     **Flow directions.** ``motion[t]`` (DESIGN.md) is anchored at frame t: the content at q of frame
     t was at ``q - motion[t](q)`` in frame t-1. Eq. 2 needs, after b, ``v_{t->t-1} = -motion[t]``
@@ -245,7 +245,9 @@ class MGMAEMasking(MaskingStrategy):
             noise = self.randn((batch_size, 1, h * w), generator, device) * self.exposure_std
             one_hot = F.one_hot(chosen, steps).to(tokens.dtype).unsqueeze(-1)
             tokens = tokens + one_hot * noise
-        tokens = tokens + 1e-6 * self.rand((batch_size, steps, h * w), generator, device)  # break ties
+        # Break exact ties (and float noise of the warps) the same way at every time step, so that
+        # where nothing moves the visible set stays put, as in tube masking.
+        tokens = tokens + 1e-6 * self.rand((batch_size, 1, h * w), generator, device)
         num_visible = h * w - self.num_masked_per_frame
         if self.top_k == "clip":
             tokens, num_visible = tokens.reshape(batch_size, 1, steps * h * w), num_visible * steps
