@@ -1,0 +1,225 @@
+"""Motion vectors read back as the known motion of a real encoded video, at every frame type.
+
+Truth comes from the synthetic video's known square positions, never from the code under test.
+"""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from mgm_hf.video import read_clip, write_moving_square_video
+from mgm_hf.video.motion_vectors import (
+    drop_unused_predictions,
+    rasterise,
+    reference_distances,
+    vector_motion,
+)
+
+GRID = 8
+TOL = 0.75  # px, median over the square's interior cells
+SIZE = (128, 128)
+SQUARE = 32
+NUM = 40
+
+_MV_DTYPE = np.dtype(
+    [
+        ("source", "i4"),
+        ("w", "u1"),
+        ("h", "u1"),
+        ("src_x", "i2"),
+        ("src_y", "i2"),
+        ("dst_x", "i2"),
+        ("dst_y", "i2"),
+        ("flags", "u8"),
+        ("motion_x", "i4"),
+        ("motion_y", "i4"),
+        ("motion_scale", "u2"),
+    ]
+)
+
+
+def _frame_types(path) -> list[str]:
+    with av.open(str(path)) as container:
+        return ["?IPB"[int(f.pict_type)] for f in container.decode(container.streams.video[0])]
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mv")
+    # B-frames and a short GOP so I, P, B and P-after-B frames all occur (checked below).
+    bframes = write_moving_square_video(
+        root / "bframes.mp4",
+        options={"bf": "2", "g": "12", "refs": "1"},
+        num_frames=NUM,
+        size=SIZE,
+        square_size=SQUARE,
+        velocity=(3.0, 1.0),
+        start=(4, 20),
+    )
+    # x264 defaults (3 B-frames, b-pyramid, 3 refs): references several frames away (DESIGN.md).
+    defaults = write_moving_square_video(
+        root / "defaults.mp4",
+        options={"g": "10"},
+        num_frames=NUM,
+        size=SIZE,
+        square_size=SQUARE,
+        velocity=(-2.0, 1.5),
+        start=(90, 8),
+        seed=1,
+    )
+    mpeg4 = write_moving_square_video(
+        root / "mpeg4.avi",
+        codec="mpeg4",
+        options={"g": "12", "qscale": "3"},
+        num_frames=24,
+        size=SIZE,
+        square_size=SQUARE,
+        velocity=(2.0, -1.0),
+        start=(10, 80),
+        seed=2,
+    )
+    return {"bframes": bframes, "defaults": defaults, "mpeg4": mpeg4}
+
+
+def _square_median(motion_t: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Median motion over the grid cells lying fully inside the square."""
+    x, y = position
+    cells = motion_t[
+        int(np.ceil(y / GRID)) : int((y + SQUARE) // GRID), int(np.ceil(x / GRID)) : int((x + SQUARE) // GRID)
+    ]
+    assert cells.size > 0
+    return np.median(cells.reshape(-1, 2), axis=0)
+
+
+def _errors(video, stride: int, start: int, num_frames: int) -> list[tuple[str, int, float]]:
+    types = _frame_types(video.path)
+    clip = read_clip(
+        video.path, num_frames=num_frames, frame_stride=stride, start_frame=start, motion="motion_vectors"
+    )
+    assert clip.motion_source == "motion_vectors"
+    assert clip.motion.shape == (num_frames, SIZE[0] // GRID, SIZE[1] // GRID, 2)
+    out = []
+    for t, index in enumerate(clip.frame_indices):
+        truth = video.positions[index] - video.positions[index - stride]
+        err = float(np.abs(_square_median(clip.motion[t], video.positions[index]) - truth).max())
+        out.append((types[index], int(index), err))
+    return out
+
+
+def test_the_clip_contains_every_frame_type(videos):
+    types = _frame_types(videos["bframes"].path)
+    assert {"I", "P", "B"} <= set(types)
+    assert any(types[i] == "P" and types[i - 1] == "B" for i in range(1, len(types)))
+    assert types.count("I") >= 2  # an I-frame in the middle, not only the first
+
+
+@pytest.mark.parametrize("name", ["bframes", "defaults"])
+def test_per_frame_motion_at_every_frame_type(videos, name):
+    errors = _errors(videos[name], stride=1, start=1, num_frames=NUM - 6)
+    seen = {kind for kind, _, _ in errors}
+    assert {"I", "P", "B"} <= seen
+    bad = [e for e in errors if e[2] > TOL]
+    assert not bad, bad
+
+
+def test_p_frames_after_b_frames(videos):
+    types = _frame_types(videos["bframes"].path)
+    errors = {index: err for _, index, err in _errors(videos["bframes"], 1, 1, NUM - 6)}
+    after_b = [i for i in errors if types[i] == "P" and types[i - 1] == "B"]
+    assert after_b
+    assert max(errors[i] for i in after_b) <= TOL
+
+
+@pytest.mark.parametrize("stride", [2, 4])
+@pytest.mark.parametrize("name", ["bframes", "defaults"])
+def test_motion_accumulates_over_the_stride(videos, name, stride):
+    errors = _errors(videos[name], stride=stride, start=stride, num_frames=7 if stride == 4 else 12)
+    bad = [e for e in errors if e[2] > TOL]
+    assert not bad, bad
+
+
+def test_mpeg4_vectors(videos):
+    errors = _errors(videos["mpeg4"], stride=1, start=1, num_frames=20)
+    bad = [e for e in errors if e[2] > TOL]
+    assert not bad, bad
+
+
+def test_background_reads_zero(videos):
+    video = videos["bframes"]
+    clip = read_clip(video.path, num_frames=16, frame_stride=2, start_frame=2, motion="motion_vectors")
+    for t, index in enumerate(clip.frame_indices):
+        # Cells that the square covers neither now nor one stride earlier.
+        covered = np.zeros(clip.motion.shape[1:3], bool)
+        for i in (index, index - 2):
+            x, y = video.positions[i]
+            covered[
+                int(y // GRID) : int((y + SQUARE) // GRID) + 1, int(x // GRID) : int((x + SQUARE) // GRID) + 1
+            ] = True
+        background = np.abs(clip.motion[t][~covered])
+        assert np.median(background) < 0.1
+        assert np.quantile(background, 0.95) < 0.5, (t, np.quantile(background, 0.95))
+
+
+def test_decoding_twice_gives_identical_motion(videos):
+    first = read_clip(videos["defaults"].path, 12, 2, start_frame=4, motion="motion_vectors")
+    second = read_clip(videos["defaults"].path, 12, 2, start_frame=4, motion="motion_vectors")
+    np.testing.assert_array_equal(first.motion, second.motion)
+    np.testing.assert_array_equal(first.frames, second.frames)
+
+
+def test_first_frame_motion_is_since_the_frame_before_the_clip(videos):
+    video = videos["bframes"]
+    clip = read_clip(video.path, 4, 3, start_frame=6, motion="motion_vectors")
+    truth = video.positions[6] - video.positions[3]
+    np.testing.assert_allclose(_square_median(clip.motion[0], video.positions[6]), truth, atol=TOL)
+    at_zero = read_clip(video.path, 4, 3, start_frame=0, motion="motion_vectors")
+    assert np.all(at_zero.motion[0] == 0)
+
+
+# ------------------------------------------------------------------------------- unit level
+def _vectors(rows: list[tuple]) -> np.ndarray:
+    """Rows of (source, w, h, dst_x, dst_y, motion_x, motion_y) with motion_scale 4."""
+    out = np.zeros(len(rows), _MV_DTYPE)
+    for i, (source, w, h, dx_, dy_, mx, my) in enumerate(rows):
+        out[i] = (source, w, h, dx_ + mx // 4, dy_ + my // 4, dx_, dy_, 0, mx, my, 4)
+    return out
+
+
+def test_rasterise_places_blocks_on_the_grid():
+    vectors = _vectors([(-1, 16, 16, 8, 8, 0, 0), (-1, 8, 8, 20, 4, 0, 0), (-1, 8, 8, 28, 28, 0, 0)])
+    values = np.array([[1.0, 2.0], [3.0, 4.0], [np.nan, np.nan]], np.float32)
+    field = rasterise(vectors, values, (32, 32), grid=8)
+    assert field.shape == (4, 4, 2)
+    np.testing.assert_array_equal(field[:2, :2], np.broadcast_to([1.0, 2.0], (2, 2, 2)))
+    np.testing.assert_array_equal(field[0, 2], [3.0, 4.0])
+    assert np.isnan(field[3, 3]).all()  # the NaN block adds nothing
+    assert np.isnan(field[1, 2]).all()
+
+
+def test_vector_sign_and_distance():
+    # A block whose content came from 6 px to the left, 2 frames back: it moves +3 px per frame.
+    # A block whose content goes 6 px to the right 2 frames ahead: also +3 px per frame.
+    vectors = _vectors([(-1, 16, 16, 40, 40, -24, 0), (1, 16, 16, 40, 40, 24, 0)])
+    motion = vector_motion(vectors, np.array([-2, 2]))
+    np.testing.assert_allclose(motion, [[3.0, 0.0], [3.0, 0.0]])
+
+
+def test_reference_distance_found_by_pixels():
+    rng = np.random.default_rng(0)
+    base = (rng.uniform(0, 255, (64, 96))).astype(np.uint8)
+    velocity = 2  # px per frame to the right
+    frames = {k: np.roll(base, velocity * k, axis=1) for k in range(-4, 5)}
+    # The current frame is frames[0]; a block at (48, 32) came from 3 frames back: 6 px to the left.
+    vectors = _vectors([(-1, 16, 16, 48, 32, -4 * 6, 0), (1, 16, 16, 48, 32, 4 * 4, 0)])
+    refs = {k: frames[k] for k in range(-4, 5) if k != 0}
+    distances, sad = reference_distances(frames[0], vectors, refs, max_distance=4)
+    np.testing.assert_array_equal(distances, [-3, 2])
+    assert np.all(sad < 1.0)
+
+
+def test_stale_direction_of_a_b_block_is_dropped():
+    vectors = _vectors([(-1, 8, 16, 28, 24, 0, 0), (1, 8, 16, 28, 24, 12, 4)])
+    keep = drop_unused_predictions(vectors, np.array([19.0, 6.0], np.float32))
+    np.testing.assert_array_equal(keep, [False, True])
