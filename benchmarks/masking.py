@@ -4,7 +4,7 @@ Batch 32 of 16 × 224 × 224 clips, patch 16, tubelet 2 (L = 1568). Motion is gi
 motion-vector grid (28 × 28) for every motion-guided strategy, and also at full resolution
 (224 × 224) for ``mgmae``. Prints ms per clip, masks per second and the time relative to ``tube``.
 
-    python benchmarks/masking.py [--repeats 5] [--threads N]
+    python benchmarks/masking.py [--repeats 5] [--threads N] [--batch 32]
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import torch
 from mgm_hf.masking import build_masking_strategy
 
 SIZES = {"num_frames": 16, "image_size": 224, "patch_size": 16, "tubelet_size": 2}
-BATCH = 32
 
 
 def smooth_motion(batch: int, grid: int, generator: torch.Generator) -> torch.Tensor:
@@ -28,14 +27,14 @@ def smooth_motion(batch: int, grid: int, generator: torch.Generator) -> torch.Te
     return shift + 6 * blob.view(1, 1, grid, grid, 1)
 
 
-def time_strategy(strategy, motion, repeats: int) -> float:
+def time_strategy(strategy, motion, batch: int, repeats: int) -> float:
     """Best-of-``repeats`` seconds per batch."""
     generator = torch.Generator().manual_seed(0)
-    strategy(BATCH, motion=motion, generator=generator)  # warm-up
+    strategy(batch, motion=motion, generator=generator)  # warm-up
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        strategy(BATCH, motion=motion, generator=generator)
+        strategy(batch, motion=motion, generator=generator)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -43,13 +42,15 @@ def time_strategy(strategy, motion, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=32, help="clips per call (1 = a DataLoader worker)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     generator = torch.Generator().manual_seed(0)
-    mv_grid = smooth_motion(BATCH, 28, generator)
-    full_res = smooth_motion(BATCH, 224, generator)
+    batch = args.batch
+    mv_grid = smooth_motion(batch, 28, generator)
+    full_res = smooth_motion(batch, 224, generator)
     cases = [
         ("random", {"name": "random"}, None),
         ("tube", {"name": "tube"}, None),
@@ -61,16 +62,16 @@ def main() -> None:
         ("mgmae stride 1 (8-px grid)", {"name": "mgmae", "map_stride": 1}, mv_grid),
         ("mgmae stride 1 (full res)", {"name": "mgmae", "map_stride": 1}, full_res),
     ]
-    print(f"batch {BATCH}, 16x224x224, patch 16, tubelet 2, torch {torch.__version__}, "
+    print(f"batch {batch}, 16x224x224, patch 16, tubelet 2, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, best of {args.repeats}")
     results = []
     for label, config, motion in cases:
         strategy = build_masking_strategy(config, **SIZES)
-        results.append((label, time_strategy(strategy, motion, args.repeats)))
+        results.append((label, time_strategy(strategy, motion, batch, args.repeats)))
     tube = dict(results)["tube"]
     print(f"{'strategy':30s} {'ms/clip':>9s} {'masks/s':>10s} {'x tube':>8s}")
     for label, seconds in results:
-        print(f"{label:30s} {1000 * seconds / BATCH:9.3f} {BATCH / seconds:10.0f} {seconds / tube:8.1f}")
+        print(f"{label:30s} {1000 * seconds / batch:9.3f} {batch / seconds:10.0f} {seconds / tube:8.1f}")
 
 
 if __name__ == "__main__":

@@ -163,16 +163,29 @@ class MGMAEMasking(MaskingStrategy):
         sigma = self.gaussian_sigma if self.gaussian_sigma is not None else float(g.patch_size)
         return gaussian_mixture_map(visible, g.patch_size, stride, sigma, self.gaussian_combine).clamp_min(EPS)
 
-    def _step(self, source: torch.Tensor, motion: torch.Tensor, forward_in_time: bool) -> torch.Tensor:
-        """Warps (B, 1, H_m, W_m) one frame; ``motion`` is (B, H_m, W_m, 2) in cells, anchored at the
-        later of the two frames (``motion[t]`` for the pair t-1, t)."""
-        if forward_in_time:  # source t-1 -> target t
-            if self.warp == "backward":
-                return backward_warp(source, -motion)  # M_t(p) = M_{t-1}(p - motion[t](p))
-            return forward_warp(source, invert_flow(motion, self.inverse_flow_iters))
-        if self.warp == "backward":  # source t+1 -> target t: M_t(p) = M_{t+1}(p + v_{t->t+1}(p))
-            return backward_warp(source, invert_flow(motion, self.inverse_flow_iters))
-        return forward_warp(source, -motion)  # content at q of t+1 was at q - motion[t+1](q) in t
+    def step_flows(self, cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame warping flows for both time directions, all frames at once (eq. 2).
+
+        Args:
+            cells: (B, T, H_m, W_m, 2) motion in map cells; ``cells[:, t]`` is anchored at frame t.
+
+        Returns:
+            (after, before), each (B, T, H_m, W_m, 2) in cells. ``after[:, t]`` warps M_{t-1} to M_t,
+            ``before[:, t]`` warps M_t to M_{t-1} (both use ``motion[t]``). For ``warp="backward"``,
+            ``after = v_{t->t-1} = -motion[t]`` and ``before = v_{t-1->t}``, the inverse of
+            ``motion[t]`` anchored at frame t-1; for ``"forward"`` (splatting, anchored at the
+            source) ``after`` is that inverse and ``before = -motion[t]``.
+        """
+        batch, frames, h, w, _ = cells.shape
+        inverse = invert_flow(cells.reshape(batch * frames, h, w, 2), self.inverse_flow_iters)
+        inverse = inverse.reshape(batch, frames, h, w, 2)
+        if self.warp == "backward":
+            return -cells, inverse
+        return inverse, -cells
+
+    def _step(self, source: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        """Warps (B, 1, H_m, W_m) by ``flow`` (B, H_m, W_m, 2) in cells, per ``warp``."""
+        return backward_warp(source, flow) if self.warp == "backward" else forward_warp(source, flow)
 
     def _fill(self, warped: torch.Tensor, source: torch.Tensor, base: torch.Tensor,
               noise: torch.Tensor | None) -> torch.Tensor:
@@ -208,19 +221,20 @@ class MGMAEMasking(MaskingStrategy):
         noise = None
         if self.hole_fill == "random":
             noise = self.rand((batch, frames, 1, *size), generator, device)
+        after, before = self.step_flows(cells)
         volume = base.expand(batch, frames, *size).clone()
         first, last = int(base_index.min()), int(base_index.max())
         current = base
         for t in range(first + 1, frames):  # after the base: t-1 -> t with motion[t]
             active = (t > base_index).view(batch, 1, 1, 1)
-            warped = self._fill(self._step(current, cells[:, t], True), current, base,
+            warped = self._fill(self._step(current, after[:, t]), current, base,
                                 None if noise is None else noise[:, t])
             current = torch.where(active, warped, base)
             volume[:, t] = torch.where(active[:, 0], current[:, 0], volume[:, t])
         current = base
         for t in range(last - 1, -1, -1):  # before the base: t+1 -> t with motion[t+1]
             active = (t < base_index).view(batch, 1, 1, 1)
-            warped = self._fill(self._step(current, cells[:, t + 1], False), current, base,
+            warped = self._fill(self._step(current, before[:, t + 1]), current, base,
                                 None if noise is None else noise[:, t])
             current = torch.where(active, warped, base)
             volume[:, t] = torch.where(active[:, 0], current[:, 0], volume[:, t])

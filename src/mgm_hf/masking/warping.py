@@ -15,18 +15,25 @@ first step, and it converges for smooth flows whose gradient is below 1.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
 
+@functools.lru_cache(maxsize=32)
+def _identity_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """grid_sample's normalised coordinates of the cell centres (1, h, w, 2), and cells -> units (2,)."""
+    ys = (torch.arange(h, device=device, dtype=dtype) + 0.5) * (2.0 / h) - 1.0  # align_corners=False
+    xs = (torch.arange(w, device=device, dtype=dtype) + 0.5) * (2.0 / w) - 1.0
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).unsqueeze(0)
+    return grid, torch.tensor([2.0 / w, 2.0 / h], device=device, dtype=dtype)
+
+
 def _sampling_grid(flow: torch.Tensor) -> torch.Tensor:
     """(N, h, w, 2) cell offsets -> grid_sample's normalised grid for ``p + flow(p)``."""
-    _, h, w, _ = flow.shape
-    ys = torch.arange(h, device=flow.device, dtype=flow.dtype)
-    xs = torch.arange(w, device=flow.device, dtype=flow.dtype)
-    x = (xs.view(1, 1, w) + flow[..., 0] + 0.5) * (2.0 / w) - 1.0  # align_corners=False centres
-    y = (ys.view(1, h, 1) + flow[..., 1] + 0.5) * (2.0 / h) - 1.0
-    return torch.stack([x, y], dim=-1)
+    identity, scale = _identity_grid(flow.shape[1], flow.shape[2], flow.device, flow.dtype)
+    return torch.addcmul(identity, flow, scale)
 
 
 def backward_warp(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
