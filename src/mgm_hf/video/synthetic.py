@@ -18,6 +18,7 @@ __all__ = [
     "SyntheticVideo",
     "moving_square_frames",
     "moving_square_motion",
+    "random_texture",
     "write_moving_square_video",
     "write_video",
 ]
@@ -81,6 +82,12 @@ def _texture(rng: np.random.Generator, height: int, width: int, sigma: float) ->
         out += weight * blurred / (blurred.std() + 1e-6)
     lo, hi = out.min(), out.max()
     return np.clip((out - lo) * (235.0 / max(hi - lo, 1e-6)) + 10.0, 0, 255).astype(np.uint8)
+
+
+def random_texture(height: int, width: int, sigma: float = 1.5, seed: int = 0) -> np.ndarray:
+    """A static multi-scale colour texture, uint8 ``(height, width, 3)`` (the background of
+    :func:`moving_square_frames`), for tests that need real image content (e.g. a zoom)."""
+    return _texture(np.random.default_rng(seed), height, width, sigma)
 
 
 def moving_square_frames(
