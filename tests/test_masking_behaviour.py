@@ -353,3 +353,33 @@ def test_mgmae_flow_estimator_hook_and_missing_flow_method():
     from_pixels = strategy(1, pixel_values=pixels, generator=seeded())
     assert torch.equal(from_pixels, strategy(1, motion=translation(8.0), generator=seeded()))
     assert "flow_estimator" not in strategy.to_dict()
+
+
+# ------------------------------------------------------------------------- with real videos
+def test_mgm_follows_the_synthetic_square_of_the_video_module():
+    from mgm_hf.video.synthetic import moving_square_frames, moving_square_motion
+
+    _, positions = moving_square_frames(num_frames=8, size=(64, 64), square_size=16, velocity=(4.0, 2.0),
+                                        start=(4, 8), background="flat")
+    motion = torch.from_numpy(moving_square_motion(positions, (64, 64), 16)).unsqueeze(0)
+    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0)
+    masks = grid(strategy(1, motion=motion, generator=seeded()), strategy)[0]
+    for step in range(4):
+        frame = 2 * step + 1  # frame 0 has no motion; the tubelet's moving pixels are frame 2s+1's
+        centre = torch.tensor(positions[frame] + 8.0, dtype=torch.float32) / 8
+        assert torch.allclose(masked_centroid(masks[step]), centre.clamp(2, 6), atol=1.0), step
+
+
+def test_mgmae_from_pixel_values_uses_the_flow_backend():
+    from mgm_hf.video.flow import estimate_flow_batch
+    from mgm_hf.video.synthetic import moving_square_frames
+
+    frames, positions = moving_square_frames(num_frames=8, size=(64, 64), square_size=24, velocity=(4.0, 0.0))
+    pixels = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)  # (1, T, C, H, W)
+    strategy = make("mgmae", MGMAE, mask_ratio=0.75, flow_method="dis")
+    from_pixels = strategy(1, pixel_values=pixels, generator=seeded())
+    motion = estimate_flow_batch(pixels, method="dis")
+    assert torch.equal(from_pixels, strategy(1, motion=motion, generator=seeded()))
+    for t in range(1, 8):  # inside the square, the estimated motion is its velocity (sanity of the input)
+        x, y = (int(v) for v in positions[t])
+        assert motion[0, t, y + 8 : y + 16, x + 8 : x + 16, 0].mean() == pytest.approx(4.0, abs=1.0), t
