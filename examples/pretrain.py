@@ -45,7 +45,7 @@ from mgm_hf.training.args import (
 from mgm_hf.training.checkpointing import load_checkpoint, resolve_checkpoint, save_checkpoint
 from mgm_hf.training.data import VideoClipDataset, collate, list_videos, resolve_dataset
 from mgm_hf.training.hub import push_run_to_hub, save_run_files
-from mgm_hf.training.optim import build_adamw, cosine_schedule, param_groups, scaled_lr
+from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
 from mgm_hf.training.pictures import PictureLogger
 from mgm_hf.training.runtime import (
     append_rank_log,
@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     masking.add_argument("--motion", default="auto", choices=["auto", "motion_vectors", "optical_flow", "none"],
                          help="motion source read with the clip (strategies without motion ignore it)")
     add_data_args(parser)
-    add_optim_args(parser, base_lr=1.5e-4, betas=(0.9, 0.95), warmup_epochs=1.0, epochs=40)
+    add_optim_args(parser, base_lr=None, betas=(0.9, 0.95), warmup_epochs=1.0, epochs=20)
     add_run_args(parser, output_dir="outputs/pretrain")
     parser.add_argument("--picture_steps", type=int, default=100, help="draw mask/reconstruction every N steps")
     add_checkpoint_args(parser)
@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # ---- optimisation: the papers' recipe ------------------------------------------------------
     total_batch_size = args.per_device_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
-    lr = args.learning_rate or scaled_lr(args.base_learning_rate, total_batch_size)
+    base_lr = args.base_learning_rate or default_base_lr("pretrain", config.hidden_size)
+    lr = args.learning_rate or scaled_lr(base_lr, total_batch_size)
     optimizer = build_adamw(param_groups(model, args.weight_decay), lr, betas=(args.adam_beta1, args.adam_beta2))
     model, optimizer, dataloader = accelerator.prepare(model, optimizer, dataloader)
 
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     max_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
     num_epochs = math.ceil(max_steps / steps_per_epoch)
     warmup = args.warmup_steps if args.warmup_steps is not None else round(args.warmup_epochs * steps_per_epoch)
+    warmup = min(warmup, max_steps)
     # The prepared scheduler steps once per process per optimizer step, hence the scaling.
     scheduler = cosine_schedule(optimizer, warmup * accelerator.num_processes,
                                 max_steps * accelerator.num_processes, args.min_lr_ratio)
@@ -179,12 +181,12 @@ def main(argv: list[str] | None = None) -> None:
     # ---- train ----------------------------------------------------------------------------------
     model.train()
     for epoch in range(start_epoch, num_epochs):
-        sampler.set_epoch(epoch)
-        epoch_loader = dataloader
-        batches_in_epoch = 0
+        epoch_loader, batches_in_epoch = dataloader, 0
         if epoch == start_epoch and skip_batches:
-            epoch_loader = accelerator.skip_first_batches(dataloader, skip_batches)
-            batches_in_epoch = skip_batches
+            epoch_loader, batches_in_epoch = accelerator.skip_first_batches(dataloader, skip_batches), skip_batches
+        # Accelerate's loader pushes its own epoch counter into the sampler when iterated: set both.
+        epoch_loader.set_epoch(epoch)
+        sampler.set_epoch(epoch)
         step_losses: list[torch.Tensor] = []
         for batch in epoch_loader:
             batches_in_epoch += 1

@@ -12,13 +12,11 @@ seeds per sample. The same sample seed therefore gives the same clip and mask ev
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -64,23 +62,12 @@ def _class_names(ds: Any) -> list[str]:
 
 
 def read_clip_at(path: str, num_frames: int, frame_stride: int, motion: str,
-                 generator: torch.Generator | None, view: tuple[int, int] | None = None) -> Any:
-    """Decodes one clip with :func:`mgm_hf.video.read_clip`: a random temporal start from
-    ``generator``, or temporal view ``view = (index, count)`` (evenly spaced, for testing)."""
+                 generator: torch.Generator | None) -> Any:
+    """Decodes one clip with :func:`mgm_hf.video.read_clip` at a random temporal start drawn from
+    ``generator``."""
     from mgm_hf.video import read_clip
 
-    params = inspect.signature(read_clip).parameters
-    kwargs: dict[str, Any] = {"num_frames": num_frames, "frame_stride": frame_stride, "motion": motion}
-    if view is not None:
-        kwargs["temporal_view"] = view
-    else:
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-        for name in ("rng", "generator", "seed"):
-            if name in params:
-                kwargs[name] = np.random.default_rng(seed) if name == "rng" else (
-                    torch.Generator().manual_seed(seed) if name == "generator" else seed)
-                break
-    return read_clip(path, **kwargs)
+    return read_clip(path, num_frames=num_frames, frame_stride=frame_stride, motion=motion, generator=generator)
 
 
 class VideoClipDataset(Dataset):
@@ -92,18 +79,16 @@ class VideoClipDataset(Dataset):
         masking: a ``MaskingStrategy``; masks are made here, one per clip, when given.
         motion: what ``read_clip`` should return as motion (``"auto"``, ``"motion_vectors"``,
             ``"optical_flow"``, ``"none"``).
-        view: a fixed temporal view ``(index, count)`` instead of a random start.
     """
 
     def __init__(self, items: Sequence[VideoItem], *, num_frames: int, frame_stride: int, motion: str,
-                 transform: Callable, masking: Any = None, view: tuple[int, int] | None = None) -> None:
+                 transform: Callable, masking: Any = None) -> None:
         self.items = list(items)
         self.num_frames = num_frames
         self.frame_stride = frame_stride
         self.motion = motion
         self.transform = transform
         self.masking = masking
-        self.view = view
 
     def __len__(self) -> int:
         return len(self.items)
@@ -111,7 +96,7 @@ class VideoClipDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = self.items[index]
         generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
-        clip = read_clip_at(item.path, self.num_frames, self.frame_stride, self.motion, generator, self.view)
+        clip = read_clip_at(item.path, self.num_frames, self.frame_stride, self.motion, generator)
         frames, motion = self.transform(clip.frames, clip.motion, generator)
         sample: dict[str, Any] = {"pixel_values": frames, "labels": item.label, "sample_index": index}
         if motion is not None:
@@ -134,4 +119,37 @@ def collate(samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     return batch
 
 
-__all__ = ["VideoClipDataset", "VideoItem", "collate", "list_videos", "read_clip_at", "resolve_dataset"]
+
+
+
+class MultiViewDataset(Dataset):
+    """Multi-view testing: ``ds[i]["pixel_values"]`` is ``(V, T, C, H, W)`` with
+    ``V = num_temporal_views × len(spatial_transforms)`` (e.g. 2 × 3 on SSv2, 5 × 3 on K400).
+
+    Temporal views come from :func:`mgm_hf.video.read_views` (evenly spaced dense clips, or TSN
+    segment views with ``sampling="segments"``); each is cropped by every spatial transform.
+    """
+
+    def __init__(self, items: Sequence[VideoItem], *, num_frames: int, frame_stride: int,
+                 num_temporal_views: int, spatial_transforms: Sequence[Callable], sampling: str = "dense") -> None:
+        self.items = list(items)
+        self.num_frames = num_frames
+        self.frame_stride = frame_stride
+        self.num_temporal_views = num_temporal_views
+        self.spatial_transforms = list(spatial_transforms)
+        self.sampling = sampling
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        from mgm_hf.video import read_views
+
+        item = self.items[index]
+        clips = read_views(item.path, num_frames=self.num_frames, frame_stride=self.frame_stride,
+                           num_views=self.num_temporal_views, sampling=self.sampling, motion="none")
+        views = [transform(clip.frames, None)[0] for clip in clips for transform in self.spatial_transforms]
+        return {"pixel_values": torch.stack(views), "labels": item.label, "sample_index": index}
+
+__all__ = ["MultiViewDataset", "VideoClipDataset", "VideoItem", "collate", "list_videos", "read_clip_at",
+           "resolve_dataset"]

@@ -106,5 +106,18 @@ def cosine_schedule(
     )
 
 
-__all__ = ["NO_DECAY_KEYWORDS", "build_adamw", "cosine_schedule", "param_groups", "scaled_lr",
-           "uses_weight_decay", "videomae_layer_id"]
+# The papers' base learning rates (lr = base × total batch / 256) and the one we use for the tiny CPU
+# model, whose runs are short with batches of ~8 (the papers' rule would give lr ~1e-5 there).
+PAPER_BASE_LR = {"pretrain": 1.5e-4, "finetune": 5e-4, "linear_probe": 0.1}
+TINY_BASE_LR = {"pretrain": 3.2e-2, "finetune": 3.2e-2, "linear_probe": 0.1}
+TINY_MAX_WIDTH = 128
+
+
+def default_base_lr(stage: str, hidden_size: int) -> float:
+    """The papers' base lr for ``stage``, or the tiny-model one for encoders at most 128 wide."""
+    table = TINY_BASE_LR if hidden_size <= TINY_MAX_WIDTH else PAPER_BASE_LR
+    return table[stage]
+
+
+__all__ = ["NO_DECAY_KEYWORDS", "PAPER_BASE_LR", "TINY_BASE_LR", "build_adamw", "cosine_schedule",
+           "default_base_lr", "param_groups", "scaled_lr", "uses_weight_decay", "videomae_layer_id"]
