@@ -163,22 +163,27 @@ class MGMAEMasking(MaskingStrategy):
         sigma = self.gaussian_sigma if self.gaussian_sigma is not None else float(g.patch_size)
         return gaussian_mixture_map(visible, g.patch_size, stride, sigma, self.gaussian_combine).clamp_min(EPS)
 
-    def step_flows(self, cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-frame warping flows for both time directions, all frames at once (eq. 2).
+    def step_flows(self, cells: torch.Tensor, first: int, last: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame warping flows for both time directions (eq. 2), batched over frames.
 
         Args:
             cells: (B, T, H_m, W_m, 2) motion in map cells; ``cells[:, t]`` is anchored at frame t.
+            first, last: the smallest and largest base frame of the batch.
 
         Returns:
             (after, before), each (B, T, H_m, W_m, 2) in cells. ``after[:, t]`` warps M_{t-1} to M_t,
             ``before[:, t]`` warps M_t to M_{t-1} (both use ``motion[t]``). For ``warp="backward"``,
             ``after = v_{t->t-1} = -motion[t]`` and ``before = v_{t-1->t}``, the inverse of
             ``motion[t]`` anchored at frame t-1; for ``"forward"`` (splatting, anchored at the
-            source) ``after`` is that inverse and ``before = -motion[t]``.
+            source) ``after`` is that inverse and ``before = -motion[t]``. Only the frames that are
+            used get inverted (t in (first, T) for ``after``, t in [1, last] for ``before``).
         """
         batch, frames, h, w, _ = cells.shape
-        inverse = invert_flow(cells.reshape(batch * frames, h, w, 2), self.inverse_flow_iters)
-        inverse = inverse.reshape(batch, frames, h, w, 2)
+        lo, hi = (first + 1, frames) if self.warp == "forward" else (1, last + 1)
+        inverse = torch.zeros_like(cells)
+        if hi > lo:
+            chunk = cells[:, lo:hi].reshape(batch * (hi - lo), h, w, 2)
+            inverse[:, lo:hi] = invert_flow(chunk, self.inverse_flow_iters).reshape(batch, hi - lo, h, w, 2)
         if self.warp == "backward":
             return -cells, inverse
         return inverse, -cells
@@ -221,9 +226,9 @@ class MGMAEMasking(MaskingStrategy):
         noise = None
         if self.hole_fill == "random":
             noise = self.rand((batch, frames, 1, *size), generator, device)
-        after, before = self.step_flows(cells)
-        volume = base.expand(batch, frames, *size).clone()
         first, last = int(base_index.min()), int(base_index.max())
+        after, before = self.step_flows(cells, first, last)
+        volume = base.expand(batch, frames, *size).clone()
         current = base
         for t in range(first + 1, frames):  # after the base: t-1 -> t with motion[t]
             active = (t > base_index).view(batch, 1, 1, 1)
