@@ -133,6 +133,18 @@ class TestEveryStrategy:
         assert mask.shape == (4, L)
         assert mask.sum(dim=1).tolist() == [strategy.num_masked] * 4
 
+    @pytest.mark.parametrize("sizes", [
+        {"num_frames": 4, "image_size": (64, 96), "patch_size": 16, "tubelet_size": 1},
+        {"num_frames": 6, "image_size": (48, 32), "patch_size": 8, "tubelet_size": 3},
+    ])
+    def test_other_geometries(self, name, sizes):
+        strategy = build_masking_strategy({"name": name, "mask_ratio": 0.75}, **sizes)
+        height, width = sizes["image_size"]
+        motion = smooth_motion(2, (height // 8, width // 8))[:, : sizes["num_frames"]]
+        mask = strategy(2, motion=motion, generator=torch.Generator().manual_seed(0))
+        assert mask.shape == (2, strategy.geometry.seq_length)
+        assert mask.sum(dim=1).tolist() == [strategy.num_masked] * 2
+
     def test_single_clip_motion_without_batch_dim(self, name):
         mask = make(name)(1, motion=MOTION[0], generator=torch.Generator().manual_seed(0))
         assert mask.shape == (1, L)

@@ -14,7 +14,7 @@ class RandomMasking(MaskingStrategy):
     """Random masking (MAE-ST, Feichtenhofer et al. 2022; MGM Table 4e "random").
 
     Each row masks exactly ``int(mask_ratio * L)`` of its L tokens, chosen uniformly: the tokens
-    with the smallest uniform noise are kept visible (argsort of noise, as in MAE), so there is no
+    with the smallest uniform noise are masked (argsort of noise, as in MAE), so there is no
     structure over space or time. Needs no motion.
 
     Args:
@@ -36,5 +36,6 @@ class RandomMasking(MaskingStrategy):
     ) -> torch.Tensor:
         length = self.geometry.seq_length
         noise = self.rand((batch_size, length), generator, device)  # (B, L)
-        ranks = noise.argsort(dim=1).argsort(dim=1)  # rank of each token's noise within its row
-        return ranks >= length - self.num_masked  # the num_masked largest noises are masked
+        order = noise.argsort(dim=1)  # a uniform random permutation per row
+        mask = torch.zeros((batch_size, length), dtype=torch.bool, device=device)
+        return mask.scatter_(1, order[:, : self.num_masked], True)  # its first num_masked are masked

@@ -41,6 +41,7 @@ class TubeMasking(MaskingStrategy):
         steps, _, _ = self.geometry.token_grid
         per_frame = self.geometry.tokens_per_frame
         noise = self.rand((batch_size, per_frame), generator, device)  # (B, h*w)
-        ranks = noise.argsort(dim=1).argsort(dim=1)
-        spatial = ranks >= per_frame - self.num_masked_per_frame  # (B, h*w)
+        order = noise.argsort(dim=1)  # a uniform random permutation of the patches
+        spatial = torch.zeros((batch_size, per_frame), dtype=torch.bool, device=device)
+        spatial.scatter_(1, order[:, : self.num_masked_per_frame], True)  # (B, h*w)
         return spatial.repeat(1, steps)  # (B, T'*h*w): index t*(h*w) + y*w + x
