@@ -58,12 +58,14 @@ class MGMAEMasking(MaskingStrategy):
     **Resolution.** The paper warps pixel maps; ``map_stride`` (a divisor of the patch size) warps
     maps of ``map_stride``-pixel cells instead. Motion on any grid is resampled to the map grid
     (nearest up, block average down). Default 4 (56 × 56 cells at 224 px): the 16 × 16 pooling
-    hides sub-cell detail and it is 16× cheaper; use 1 for the paper's pixel maps.
+    hides sub-cell detail, 97 % of the visible tokens match ``map_stride=1`` on smooth random
+    motion (91 % at 8), and it is over 16× cheaper; use 1 for the paper's pixel maps.
 
     **Motion.** Pass ``motion`` (B, T, h_m, w_m, 2), or ``pixel_values`` with ``flow_method`` set
-    (``mgm_hf.video.flow.estimate_flow_batch``, e.g. ``"dis_fast"``), or set the hook
-    ``strategy.flow_estimator = fn`` with ``fn(pixel_values (B, T, C, H, W)) -> (B, T, H, W, 2)``
-    in the motion convention (not saved by ``to_dict``).
+    (``mgm_hf.video.flow.estimate_flow_batch``: ``"dis"``, ``"dis:medium"``, ``"farneback"``,
+    ``"raft"``, ...), or set the hook ``strategy.flow_estimator = fn`` with
+    ``fn(pixel_values (B, T, C, H, W)) -> (B, T, H, W, 2)`` in the motion convention (it wins over
+    ``flow_method`` and is not saved by ``to_dict``).
     """
 
     requires_motion = True
@@ -132,7 +134,7 @@ class MGMAEMasking(MaskingStrategy):
         if self.flow_method is None:
             raise ValueError(
                 "mgmae got pixel_values but no motion: pass motion=(B, T, h, w, 2), set the option "
-                "flow_method (e.g. 'dis_fast'), or set strategy.flow_estimator = fn."
+                "flow_method (e.g. 'dis'), or set strategy.flow_estimator = fn."
             )
         from mgm_hf.video.flow import estimate_flow_batch  # lazy: another module, optional backends
 
