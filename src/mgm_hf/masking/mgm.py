@@ -137,6 +137,31 @@ class MotionGuidedMasking(MaskingStrategy):
         centres = (chosen @ positions) / chosen.sum(dim=-1, keepdim=True)  # (B, T', 2) (x, y) in tokens
         return centres, peak > self.motion_threshold
 
+    def place_gaps(
+        self,
+        centres: torch.Tensor,
+        has_motion: torch.Tensor,
+        start: torch.Tensor,
+        velocity: torch.Tensor,
+        sizes: torch.Tensor,
+        extent: torch.Tensor,
+    ) -> torch.Tensor:
+        """Centres (B, T', 2) with the time steps without motion placed per ``no_motion``.
+
+        ``start`` (B, 1, 2) is the random t0 centre, ``velocity`` (B, 1, 2) the ``"smm"`` velocity,
+        ``sizes`` (B, T', 2) the rectangle sizes, ``extent`` (2,) the grid (w, h).
+        """
+        if self.no_motion == "center":
+            return torch.where(has_motion.unsqueeze(-1), centres, extent / 2)
+        filled, source, any_motion = fill_gaps(centres, has_motion)
+        static = ~any_motion.view(-1, 1, 1)  # clips without any motion
+        if self.no_motion == "keep_last":
+            return torch.where(static, start.expand_as(filled), filled)
+        t = torch.arange(filled.shape[1], device=filled.device).view(1, -1, 1)
+        moving = filled + velocity * (t - source.unsqueeze(-1))  # smm: go on from the nearest motion centre
+        moving = torch.where(static, start + velocity * t, moving)
+        return reflect(moving, sizes / 2, extent - sizes / 2)  # bounce off the border as SMM does
+
     def _generate(
         self,
         batch_size: int,
@@ -154,19 +179,7 @@ class MotionGuidedMasking(MaskingStrategy):
         tie_noise = self.rand((batch_size, steps, h, w), generator, device)
 
         sizes = side + zero_sum_walk(jitter)  # eq. 7: w_t = w_{t-1} + s_xt, h_t = h_{t-1} + s_yt
-        filled, source, any_motion = fill_gaps(centres, has_motion)
-        if self.no_motion == "center":
-            filled = torch.where(has_motion.unsqueeze(-1), centres, extent / 2)
-        elif self.no_motion == "smm":  # keep moving from the nearest motion centre
-            t = torch.arange(steps, device=device).view(1, steps, 1)
-            filled = filled + velocity * (t - source.unsqueeze(-1))
-        static = ~any_motion.view(batch_size, 1, 1)
-        if self.no_motion == "keep_last":
-            filled = torch.where(static, start.expand_as(filled), filled)
-        elif self.no_motion == "smm":
-            t = torch.arange(steps, device=device).view(1, steps, 1)
-            filled = torch.where(static, start + velocity * t, filled)
-            filled = reflect(filled, sizes / 2, extent - sizes / 2)  # bounce off the border as SMM does
+        filled = self.place_gaps(centres, has_motion, start, velocity, sizes, extent)
         centres, sizes = clamp_rectangles(filled, sizes, (h, w))
         per_frame = self.count == "frame"
         return rectangle_mask(
