@@ -195,7 +195,7 @@ def translation(dx: float, dy: float = 0.0, grid_size: int = 8, frames: int = 8)
     return motion
 
 
-@pytest.mark.parametrize("base_frame", ["middle", "first"])
+@pytest.mark.parametrize("base_frame", ["middle", "first", "random"])
 @pytest.mark.parametrize("warp", ["backward", "forward"])
 @pytest.mark.parametrize(("initial_map", "map_stride", "grid_size"),
                          [("token_random", 4, 8), ("gaussian_mixture", 1, 64), ("gaussian_mixture", 4, 8)])
@@ -207,9 +207,11 @@ def test_mgmae_visible_tokens_move_with_the_content_on_both_sides_of_the_base(
                     initial_map=initial_map, map_stride=map_stride, hole_fill="invisible")
     for dx, dy in ((8.0, 0.0), (0.0, -8.0)):
         motion = translation(dx, dy, grid_size)
-        for seed in range(3):
+        for seed in range(4):
             visible = ~grid(strategy(1, motion=motion, generator=seeded(seed)), strategy)[0]  # (4, 4, 4)
-            base_step = 2 if base_frame == "middle" else 0
+            base_step = {"middle": 2, "first": 0}.get(base_frame)
+            if base_frame == "random":  # the clip's own base frame (the strategy's first random draw)
+                base_step = int(strategy.base_indices(1, seeded(seed), torch.device("cpu"))[0]) // 2
             ys, xs = torch.nonzero(visible[base_step], as_tuple=True)
             for step in range(4):
                 shift = step - base_step  # tokens moved since the base tubelet, along (dx, dy)
