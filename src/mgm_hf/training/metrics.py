@@ -32,8 +32,9 @@ def evaluate_top1(predictions: torch.Tensor, labels: torch.Tensor) -> float | No
     The lookup is forced offline (no network wait): the metric is used only where it works offline.
     """
     try:
-        import evaluate
         import evaluate.config
+
+        import evaluate
 
         offline = evaluate.config.HF_EVALUATE_OFFLINE
         evaluate.config.HF_EVALUATE_OFFLINE = True
@@ -42,8 +43,8 @@ def evaluate_top1(predictions: torch.Tensor, labels: torch.Tensor) -> float | No
         finally:
             evaluate.config.HF_EVALUATE_OFFLINE = offline
     except Exception as err:  # not cached: say so, don't fail
-        logger.info("evaluate's accuracy metric is not cached (%s), so top-1/top-5 are computed by "
-                    "mgm_hf.training.metrics.topk_accuracy.", type(err).__name__)
+        logger.info("evaluate's accuracy metric is not cached (%s: %s), so top-1/top-5 are computed by "
+                    "mgm_hf.training.metrics.topk_accuracy.", type(err).__name__, str(err)[:200])
         return None
     return float(metric.compute(predictions=predictions.tolist(), references=labels.tolist())["accuracy"])
 
