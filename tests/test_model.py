@@ -126,7 +126,10 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert saved["masking"] == {"name": "random", "mask_ratio": 0.5}
 
     loaded = MGMVideoMAE.from_pretrained(tmp_path)
-    assert loaded.config.to_dict() == model.config.to_dict()
+    def as_saved(config: MGMVideoMAEConfig) -> dict:
+        return {k: v for k, v in config.to_dict().items() if k != "_name_or_path"}
+
+    assert as_saved(loaded.config) == as_saved(model.config)
     assert loaded.masking_strategy == model.masking_strategy
     reference = model.state_dict()
     for key, value in loaded.state_dict().items():
@@ -151,7 +154,7 @@ def test_plain_videomae_checkpoint_loads_without_missing_keys(tmp_path: Path) ->
     videomae = VideoMAEForPreTraining(VideoMAEConfig(**TINY)).eval()
     videomae.save_pretrained(tmp_path)
     model, info = MGMVideoMAE.from_pretrained(tmp_path, output_loading_info=True)
-    assert info["missing_keys"] == set() or not info["missing_keys"]
+    assert not info["missing_keys"]
     assert not info["unexpected_keys"]
     mask = torch.arange(SEQ_LENGTH).repeat(2, 1) % 4 != 0
     assert torch.equal(model.eval()(pixels(), bool_masked_pos=mask).loss, videomae(pixels(), bool_masked_pos=mask).loss)
