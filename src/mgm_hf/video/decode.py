@@ -187,6 +187,7 @@ def read_clips(
     short_clip: str = "loop",
     mv_grid: int = 8,
     max_ref_distance: int = 8,
+    mv_reference: str = "search",
     first_step: int | None = None,
     thread_type: str = "SLICE",
     motion_cache: MotionCache | None = None,
@@ -204,6 +205,9 @@ def read_clips(
         short_clip: ``"loop"`` or ``"repeat_last"`` for clips running past the end.
         mv_grid: cell size (pixels) of motion-vector fields.
         max_ref_distance: farthest reference frame tried when resolving vector distances.
+        mv_reference: ``"search"`` finds each vector's reference distance from the decoded pixels;
+            ``"adjacent"`` trusts every vector to span one frame (faster, exact only for streams
+            encoded with one reference and no B-frames, e.g. ``mgm-hf prepare --exact-motion``).
         first_step: frames between the frame before the clip and its first frame (default: the
             clip's own first step).
         thread_type: PyAV decoder threading (forced to SLICE when exporting vectors).
@@ -239,6 +243,7 @@ def read_clips(
             mv_grid,
             max_ref_distance,
             thread_type,
+            mv_reference,
         )
     finally:
         container.close()
@@ -256,6 +261,7 @@ def _read_plans(
     mv_grid: int,
     max_ref_distance: int,
     thread_type: str,
+    mv_reference: str = "search",
 ) -> list[Clip]:
     rgb_needed = {int(i) for p in plans for i in p.indices}
     tracker = None
@@ -269,7 +275,11 @@ def _read_plans(
             if a < b
             for j in range(int(a), min(int(b) + 2, info.num_frames))
         }
-        tracker = MotionVectorTracker((info.height, info.width), wanted, mv_grid, max_ref_distance)
+        if mv_reference not in ("search", "adjacent"):
+            raise ValueError(f"mv_reference must be 'search' or 'adjacent', got {mv_reference!r}.")
+        tracker = MotionVectorTracker(
+            (info.height, info.width), wanted, mv_grid, max_ref_distance, search=mv_reference == "search"
+        )
     decoded = _decode(path, container, stream, info, rgb_needed, tracker, thread_type)
     missing = sorted(rgb_needed - decoded.rgb.keys())
     if missing:

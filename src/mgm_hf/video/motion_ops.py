@@ -68,6 +68,23 @@ def compose_steps(steps: Sequence[np.ndarray], cell: float) -> np.ndarray:
     return total
 
 
+def _nearest_known(
+    fields: dict[int, np.ndarray], keys: list[int], pos: int, missing: np.ndarray, step: int
+) -> np.ndarray:
+    """Values at the ``missing`` cells from the nearest frames in direction ``step`` that know them
+    (NaN where none does)."""
+    values = np.full((*missing.shape, 2), np.nan, np.float32)
+    todo = missing.copy()
+    j = pos + step
+    while todo.any() and 0 <= j < len(keys):
+        other = fields[keys[j]]
+        found = todo & ~np.isnan(other[..., 0])
+        values[found] = other[found]
+        todo &= ~found
+        j += step
+    return values
+
+
 def fill_missing(fields: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
     """Fills NaN cells (I-frames, intra blocks) from the nearest frames before and after that have a
     value there (average of the two, or the one that exists); cells with no value anywhere become 0.
@@ -76,26 +93,21 @@ def fill_missing(fields: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
         fields: frame index -> ``(h, w, 2)`` with NaN where unknown.
 
     Returns:
-        a new dict with no NaN.
+        a new dict with no NaN (frames without gaps are passed through, not copied).
     """
     keys = sorted(fields)
-    if not keys:
-        return {}
-    stack = np.stack([fields[k] for k in keys])  # (N, h, w, 2)
-    known = ~np.isnan(stack[..., 0])  # (N, h, w)
-    n = len(keys)
-    # Index of the nearest known frame at or before / at or after each frame, per cell.
-    ar = np.arange(n)[:, None, None]
-    prev_idx = np.maximum.accumulate(np.where(known, ar, -1), axis=0)
-    next_idx = np.flip(np.minimum.accumulate(np.flip(np.where(known, ar, n), 0), axis=0), 0)
-    has_prev = prev_idx >= 0
-    has_next = next_idx < n
-    yy, xx = np.indices(known.shape[1:])
-    prev_val = stack[np.clip(prev_idx, 0, n - 1), yy[None], xx[None]]
-    next_val = stack[np.clip(next_idx, 0, n - 1), yy[None], xx[None]]
-    prev_val = np.where(has_prev[..., None], prev_val, 0.0)
-    next_val = np.where(has_next[..., None], next_val, 0.0)
-    count = (has_prev.astype(np.float32) + has_next.astype(np.float32))[..., None]
-    filled = np.where(count > 0, (prev_val + next_val) / np.maximum(count, 1), 0.0)
-    # Known cells have prev == next == themselves, so this keeps them unchanged.
-    return {k: filled[i].astype(np.float32) for i, k in enumerate(keys)}
+    out: dict[int, np.ndarray] = {}
+    for pos, key in enumerate(keys):
+        field = fields[key]
+        missing = np.isnan(field[..., 0])
+        if not missing.any():
+            out[key] = field
+            continue
+        before = _nearest_known(fields, keys, pos, missing, -1)
+        after = _nearest_known(fields, keys, pos, missing, +1)
+        count = (~np.isnan(before[..., :1])).astype(np.float32) + (~np.isnan(after[..., :1]))
+        total = np.nan_to_num(before) + np.nan_to_num(after)
+        filled = field.copy()
+        filled[missing] = (total / np.maximum(count, 1.0))[missing]
+        out[key] = filled.astype(np.float32, copy=False)
+    return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import av
+import cv2
 import numpy as np
 
 from .motion_ops import fill_missing
@@ -43,7 +44,8 @@ __all__ = [
 VECTOR_CODECS = frozenset({"h264", "mpeg4", "mpeg2video"})
 
 _PICT_B = 3  # AVPictureType: 1 = I, 2 = P, 3 = B
-_SAD_SAMPLES = 8  # luma samples per block side used for the distance test
+_SAD_SAMPLES = 4  # luma samples per block side used for the distance test
+_PROBE_BLOCKS = 48  # blocks probed at every candidate distance before testing all blocks
 
 
 def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
@@ -65,18 +67,40 @@ def frame_luma(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-def _bilinear_gray(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a uint8 ``(H, W)`` image at float coordinates (clamped), float32."""
-    height, width = image.shape
-    x = np.clip(x, 0, width - 1.001)
-    y = np.clip(y, 0, height - 1.001)
-    x0 = x.astype(np.int64)
-    y0 = y.astype(np.int64)
-    fx = (x - x0).astype(np.float32)
-    fy = (y - y0).astype(np.float32)
-    top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
-    bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
-    return top * (1 - fy) + bottom * fy
+def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples (OpenCV remap, replicated border) of a uint8 ``(H, W)`` image at float32
+    coordinates of shape ``(N, S, S)``; returns int16 ``(N, S, S)``."""
+    n, s1, s2 = x.shape
+    if n == 0:
+        return np.zeros(x.shape, np.int16)
+    out = cv2.remap(
+        image, x.reshape(n * s1, s2), y.reshape(n * s1, s2), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return out.reshape(n, s1, s2).astype(np.int16)
+
+
+def _plausible_distances(
+    rows: np.ndarray,
+    candidates: list[int],
+    sign: int,
+    current: np.ndarray,
+    qx: np.ndarray,
+    qy: np.ndarray,
+    references: Mapping[int, np.ndarray],
+) -> list[int]:
+    """Distances worth testing on every block: those that are best (or within 10 %) for at least one
+    of ``_PROBE_BLOCKS`` evenly spread probe blocks. Encoders use few references per frame, so this
+    usually leaves one or two of the eight candidates."""
+    probe = rows[np.linspace(0, rows.size - 1, _PROBE_BLOCKS).astype(np.int64)]
+    table = np.stack(
+        [
+            np.abs(current[probe] - _sample(references[sign * k], qx[probe], qy[probe])).mean(axis=(1, 2))
+            for k in candidates
+        ],
+        axis=1,
+    )
+    good = table <= table.min(axis=1, keepdims=True) * 1.1 + 0.5
+    return [k for k, keep in zip(candidates, good.any(axis=0)) if keep]
 
 
 def reference_distances(
@@ -111,19 +135,28 @@ def reference_distances(
     py = vectors["dst_y"][:, None, None] + offs[None, :, None] * vectors["h"][:, None, None] - 0.5
     px = np.broadcast_to(px, (n, _SAD_SAMPLES, _SAD_SAMPLES)).astype(np.float32)
     py = np.broadcast_to(py, (n, _SAD_SAMPLES, _SAD_SAMPLES)).astype(np.float32)
-    current = _bilinear_gray(luma, px, py)
+    current = _sample(luma, px, py)
     sad = np.full((n, max_distance), np.inf, np.float32)
-    qx = px + dx[:, None, None]
-    qy = py + dy[:, None, None]
+    qx = px + dx[:, None, None].astype(np.float32)
+    qy = py + dy[:, None, None].astype(np.float32)
+    # A zero vector means no motion whatever its distance: test only the nearest candidate (its
+    # match quality still matters to drop_unused_predictions).
+    static = (dx == 0) & (dy == 0)
     for sign in (-1, 1):
-        rows = np.flatnonzero(direction == sign)
-        if rows.size == 0:
+        rows = np.flatnonzero((direction == sign) & ~static)
+        still = np.flatnonzero((direction == sign) & static)
+        candidates = [k for k in range(1, max_distance + 1) if sign * k in references]
+        if not candidates:
             continue
-        for k in range(1, max_distance + 1):
-            ref = references.get(sign * k)
-            if ref is None:
-                continue
-            matched = _bilinear_gray(ref, qx[rows], qy[rows])  # vectors are sub-pixel (quarter-pel)
+        if still.size:
+            k = candidates[0]
+            sad[still, k - 1] = np.abs(
+                current[still] - _sample(references[sign * k], px[still], py[still])
+            ).mean(axis=(1, 2))
+        if rows.size > 2 * _PROBE_BLOCKS and len(candidates) > 1:
+            candidates = _plausible_distances(rows, candidates, sign, current, qx, qy, references)
+        for k in candidates:  # vectors are sub-pixel (quarter-pel): bilinear samples
+            matched = _sample(references[sign * k], qx[rows], qy[rows])
             sad[rows, k - 1] = np.abs(current[rows] - matched).mean(axis=(1, 2))
     best = np.argmin(sad, axis=1)
     best_sad = sad[np.arange(n), best]
@@ -151,9 +184,15 @@ def drop_unused_predictions(vectors: np.ndarray, sad: np.ndarray) -> np.ndarray:
     only; the unused direction then carries a stale (often zero) vector that matches nothing. Of the
     vectors exported for the same block, those matching much worse than the best one are dropped.
     """
-    keys = np.stack([vectors["dst_x"], vectors["dst_y"], vectors["w"], vectors["h"]], axis=1).astype(np.int64)
-    _, group = np.unique(keys, axis=0, return_inverse=True)
-    group = group.reshape(-1)
+    if not np.any(vectors["source"] > 0):
+        return np.ones(len(vectors), bool)  # one direction only: every block has one vector
+    key = (
+        (vectors["dst_x"].astype(np.int64) + 32768) << 40
+        | (vectors["dst_y"].astype(np.int64) + 32768) << 16
+        | vectors["w"].astype(np.int64) << 8
+        | vectors["h"].astype(np.int64)
+    )
+    _, group = np.unique(key, return_inverse=True)
     best = np.full(group.max() + 1 if group.size else 0, np.inf, np.float32)
     np.minimum.at(best, group, sad)
     return sad <= best[group] * 1.25 + 1.0
@@ -175,8 +214,9 @@ def rasterise(
 ) -> np.ndarray:
     """Averages per-block values over a dense grid, vectorised (no per-block Python loop).
 
-    Each block (centre ``dst_x, dst_y``, size ``w × h``) is cut into units of ``min(4, grid)`` px; each
-    unit adds its block's value to the grid cell containing its centre.
+    Each block (centre ``dst_x, dst_y``, size ``w × h``) is cut into units of ``min(w, grid) ×
+    min(h, grid)`` px; each unit adds its block's value, weighted by its area, to the grid cell
+    containing its centre (a 16×16 block is 4 units on an 8-px grid, a 4×4 block a quarter cell).
 
     Args:
         vectors: N vectors (structured array, see :func:`frame_vectors`).
@@ -191,25 +231,29 @@ def rasterise(
     gh, gw = -(-height // grid), -(-width // grid)
     keep = ~np.isnan(values[:, 0])
     vectors, values = vectors[keep], values[keep]
-    unit = min(4, grid)
-    bw = np.maximum(vectors["w"].astype(np.int64) // unit, 1)
-    bh = np.maximum(vectors["h"].astype(np.int64) // unit, 1)
+    w = vectors["w"].astype(np.int64)
+    h = vectors["h"].astype(np.int64)
+    unit_w = np.minimum(w, grid)
+    unit_h = np.minimum(h, grid)
+    bw = np.maximum(w // unit_w, 1)
+    bh = np.maximum(h // unit_h, 1)
     counts = bw * bh
     owner = np.repeat(np.arange(len(vectors)), counts)
     k = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
     ux = k % bw[owner]
     uy = k // bw[owner]
-    left = vectors["dst_x"].astype(np.float64) - vectors["w"] / 2.0
-    top = vectors["dst_y"].astype(np.float64) - vectors["h"] / 2.0
-    cx = left[owner] + (ux + 0.5) * unit
-    cy = top[owner] + (uy + 0.5) * unit
+    left = vectors["dst_x"].astype(np.float64) - w / 2.0
+    top = vectors["dst_y"].astype(np.float64) - h / 2.0
+    cx = left[owner] + (ux + 0.5) * unit_w[owner]
+    cy = top[owner] + (uy + 0.5) * unit_h[owner]
     inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
     cell = (cy[inside] // grid).astype(np.int64) * gw + (cx[inside] // grid).astype(np.int64)
-    vals = values[owner[inside]]
+    owners = owner[inside]
+    area = (unit_w * unit_h).astype(np.float64)[owners]
     total = gh * gw
-    count = np.bincount(cell, minlength=total).astype(np.float32)
-    sx = np.bincount(cell, weights=vals[:, 0], minlength=total)
-    sy = np.bincount(cell, weights=vals[:, 1], minlength=total)
+    count = np.bincount(cell, weights=area, minlength=total)
+    sx = np.bincount(cell, weights=values[owners, 0] * area, minlength=total)
+    sy = np.bincount(cell, weights=values[owners, 1] * area, minlength=total)
     with np.errstate(invalid="ignore", divide="ignore"):
         field = np.stack([sx / count, sy / count], axis=-1).astype(np.float32)
     return field.reshape(gh, gw, 2)
@@ -228,15 +272,24 @@ class MotionVectorTracker:
         wanted: frame indices whose per-frame motion is needed.
         grid: cell size of the output fields in pixels.
         max_distance: farthest reference frame considered.
+        search: False trusts every vector to span one frame (no pixel search, no decoded luma kept):
+            right only for streams encoded with one reference frame and no B-frames (e.g.
+            ``mgm-hf prepare --exact-motion``); DESIGN.md shows default x264 output is not like that.
     """
 
     def __init__(
-        self, frame_size: tuple[int, int], wanted: Iterable[int], grid: int = 8, max_distance: int = 4
+        self,
+        frame_size: tuple[int, int],
+        wanted: Iterable[int],
+        grid: int = 8,
+        max_distance: int = 4,
+        search: bool = True,
     ) -> None:
         self.frame_size = frame_size
         self.wanted = frozenset(int(i) for i in wanted)
         self.grid = grid
-        self.max_distance = max_distance
+        self.max_distance = max_distance if search else 0
+        self.search = search
         self.first_wanted = min(self.wanted) if self.wanted else 0
         self._luma: dict[int, np.ndarray] = {}
         self._types: dict[int, int] = {}
@@ -252,6 +305,21 @@ class MotionVectorTracker:
     def push(self, index: int, frame: av.VideoFrame) -> None:
         """Feeds one decoded frame (presentation order)."""
         if index < self.first_wanted - self.max_distance:
+            return
+        if not self.search:
+            if index in self.wanted:
+                vectors = frame_vectors(frame)
+                self.found_vectors |= vectors is not None
+                self._raw[index] = (
+                    self._empty()
+                    if vectors is None
+                    else rasterise(
+                        vectors,
+                        vector_motion(vectors, np.where(vectors["source"] > 0, 1, -1)),
+                        self.frame_size,
+                        self.grid,
+                    )
+                )
             return
         self._luma[index] = frame_luma(frame).copy()
         self._types[index] = int(frame.pict_type)

@@ -1,0 +1,153 @@
+"""Decode cost of motion, side by side in one run: plain decode vs decode + motion vectors vs
+decode + DIS optical flow, per clip and as a ratio to plain decode on the same clips; then the whole
+sample (decode + joint transform + collate with masks) for ``tube`` vs ``mgm``. Prints peak RSS.
+
+DESIGN.md targets: clip decode + vectors + dense field <= 1.10x plain decode; whole pipeline with
+a motion-guided strategy <= 1.15x the tube pipeline.
+
+    python benchmarks/video.py [--repeats 5] [--clips 8] [--size 256x320] [--codec libx264]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mgm_hf.video import read_clip, write_moving_square_video
+
+MODES = {
+    "plain decode": {"motion": "none"},
+    "+ motion vectors": {"motion": "motion_vectors"},
+    "+ vectors, adjacent*": {"motion": "motion_vectors", "mv_reference": "adjacent"},
+    "+ DIS flow (fast)": {"motion": "optical_flow", "flow_method": "dis:fast"},
+    "+ DIS flow (medium)": {"motion": "optical_flow", "flow_method": "dis:medium"},
+}
+
+
+def make_video(root: Path, size: tuple[int, int], frames: int, codec: str) -> Path:
+    """A textured square crossing a textured background, encoded with the codec's defaults
+    (x264: 3 B-frames, b-pyramid, 3 references)."""
+    height, width = size
+    suffix = ".webm" if "vpx" in codec else ".mp4"
+    video = write_moving_square_video(
+        root / f"bench{suffix}",
+        codec=codec,
+        num_frames=frames,
+        size=size,
+        square_size=height // 2,
+        velocity=(width / frames, 0.5 * height / frames),
+        start=(0, height // 8),
+    )
+    return video.path
+
+
+def time_modes(path: Path, starts: list[int], repeats: int, num_frames: int, stride: int) -> dict[str, float]:
+    """Median seconds per clip for every mode; modes are interleaved within each repeat so that
+    machine load affects them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in MODES}
+    for kwargs in MODES.values():  # warm-up (imports, flow solver creation)
+        read_clip(path, num_frames, stride, start_frame=starts[0], **kwargs)
+    for _ in range(repeats):
+        for name, kwargs in MODES.items():
+            begin = time.perf_counter()
+            for start in starts:
+                read_clip(path, num_frames, stride, start_frame=start, **kwargs)
+            samples[name].append((time.perf_counter() - begin) / len(starts))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def time_pipeline(
+    path: Path, repeats: int, batch: int, num_frames: int, stride: int
+) -> dict[str, float] | None:
+    """Seconds per batch: decode + pretraining transform + collate with masks, tube vs mgm."""
+    try:
+        import torch
+
+        from mgm_hf.data import VideoCollator, VideoTransform
+        from mgm_hf.data.transforms import pretrain_transform
+        from mgm_hf.masking import build_masking_strategy
+    except ImportError as err:  # the data side is not there yet
+        print(f"(whole-sample benchmark skipped: {err})")
+        return None
+    sizes = {"num_frames": num_frames, "image_size": 224, "patch_size": 16, "tubelet_size": 2}
+    setups = {
+        "tube  (decode, no motion)": (
+            "none",
+            build_masking_strategy({"name": "tube", "mask_ratio": 0.9}, **sizes),
+        ),
+        "mgm   (decode + vectors)": (
+            "auto",
+            build_masking_strategy({"name": "mgm", "mask_ratio": 0.9}, **sizes),
+        ),
+    }
+    rows = {"path": [str(path)] * batch, "label": [0] * batch}
+    samples: dict[str, list[float]] = {name: [] for name in setups}
+    pipelines = {
+        name: (
+            VideoTransform(
+                pretrain_transform(224), num_frames=num_frames, frame_stride=stride, motion=motion
+            ),
+            VideoCollator(strategy, seed=0),
+        )
+        for name, (motion, strategy) in setups.items()
+    }
+    for transform, collate in pipelines.values():  # warm-up
+        out = transform(rows)
+        collate([{k: out[k][i] for k in out} for i in range(batch)])
+    for r in range(repeats):
+        for name, (transform, collate) in pipelines.items():
+            torch.manual_seed(r)  # same random starts and crops for both
+            begin = time.perf_counter()
+            out = transform(rows)
+            collate([{k: out[k][i] for k in out} for i in range(batch)])
+            samples[name].append(time.perf_counter() - begin)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--clips", type=int, default=8, help="clips (random starts) per repeat")
+    parser.add_argument("--size", default="256x320", help="HxW of the test video")
+    parser.add_argument("--frames", type=int, default=160, help="length of the test video")
+    parser.add_argument("--num-frames", type=int, default=16)
+    parser.add_argument("--stride", type=int, default=4)
+    parser.add_argument("--codec", default="libx264")
+    parser.add_argument("--batch", type=int, default=4, help="videos per batch in the whole-sample run")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
+    span = (args.num_frames - 1) * args.stride + 1
+    rng = np.random.default_rng(0)
+    starts = [int(s) for s in rng.integers(0, args.frames - span, args.clips)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_video(Path(tmp), size, args.frames, args.codec)
+        print(
+            f"video: {args.codec} {size[0]}x{size[1]}, {args.frames} frames; clip: {args.num_frames} frames, "
+            f"stride {args.stride}; {args.clips} clips x {args.repeats} repeats (median)"
+        )
+        times = time_modes(path, starts, args.repeats, args.num_frames, args.stride)
+        base = times["plain decode"]
+        for name, seconds in times.items():
+            print(f"  {name:22s} {seconds * 1e3:8.1f} ms/clip   {seconds / base:5.2f}x")
+        print(
+            "  * mv_reference='adjacent' skips the reference-distance search: right only for streams "
+            "encoded with one reference and no B-frames (mgm-hf prepare --exact-motion)"
+        )
+        pipeline = time_pipeline(path, args.repeats, args.batch, args.num_frames, args.stride)
+        if pipeline:
+            print(f"whole sample (decode + pretrain_transform(224) + collate + mask), batch {args.batch}:")
+            tube = next(iter(pipeline.values()))
+            for name, seconds in pipeline.items():
+                print(f"  {name:28s} {seconds / args.batch * 1e3:8.1f} ms/sample   {seconds / tube:5.2f}x")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
