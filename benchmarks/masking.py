@@ -2,7 +2,9 @@
 
 Batch 32 of 16 × 224 × 224 clips, patch 16, tubelet 2 (L = 1568). Motion is given on the 8-px
 motion-vector grid (28 × 28) for every motion-guided strategy, and also at full resolution
-(224 × 224) for ``mgmae``. Prints ms per clip, masks per second and the time relative to ``tube``.
+(224 × 224) for ``mgm`` and ``mgmae``, and ``mgmae`` with pixel maps (``map_stride=1``). Prints ms
+per clip, masks per second and the time relative to ``tube``. One thread by default: masks are made
+in DataLoader workers, and timings on a shared machine are steadier.
 
     python benchmarks/masking.py [--repeats 5] [--threads N] [--batch 32]
 """
@@ -43,7 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=32, help="clips per call (1 = a DataLoader worker)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1, as in a DataLoader worker; 0 = torch's default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
