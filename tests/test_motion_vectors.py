@@ -223,3 +223,72 @@ def test_stale_direction_of_a_b_block_is_dropped():
     vectors = _vectors([(-1, 8, 16, 28, 24, 0, 0), (1, 8, 16, 28, 24, 12, 4)])
     keep = drop_unused_predictions(vectors, np.array([19.0, 6.0], np.float32))
     np.testing.assert_array_equal(keep, [False, True])
+
+
+def test_adjacent_mode_is_exact_for_one_reference_encodes(tmp_path):
+    video = write_moving_square_video(
+        tmp_path / "exact.mp4",
+        options={"bf": "0", "refs": "1", "g": "12"},
+        num_frames=24,
+        size=SIZE,
+        square_size=SQUARE,
+        velocity=(2.0, -1.0),
+        start=(20, 80),
+        seed=5,
+    )
+    clip = read_clip(video.path, 8, 2, start_frame=4, motion="motion_vectors", mv_reference="adjacent")
+    for t, index in enumerate(clip.frame_indices):
+        np.testing.assert_allclose(
+            _square_median(clip.motion[t], video.positions[index]), (4.0, -2.0), atol=TOL
+        )
+
+
+def test_all_intra_stream_falls_back_to_flow(tmp_path):
+    from mgm_hf.video import VideoReadError
+
+    video = write_moving_square_video(
+        tmp_path / "intra.mp4",
+        options={"g": "1"},
+        num_frames=12,
+        size=SIZE,
+        square_size=48,
+        velocity=(2.0, 0.0),
+        start=(20, 40),
+    )
+    assert set(_frame_types(video.path)) == {"I"}
+    clip = read_clip(video.path, 4, 2, start_frame=2)  # motion="auto"
+    assert clip.motion_source.startswith("optical_flow")
+    x, y = video.positions[clip.frame_indices[2]].astype(int)
+    np.testing.assert_allclose(
+        np.median(clip.motion[2, y + 12 : y + 36, x + 12 : x + 36].reshape(-1, 2), 0), (4.0, 0.0), atol=TOL
+    )
+    with pytest.raises(VideoReadError, match="no motion vectors"):
+        read_clip(video.path, 4, 2, start_frame=2, motion="motion_vectors")
+
+
+def test_compose_follows_the_content():
+    from mgm_hf.video.motion_ops import compose_steps
+
+    # An 8-px grid; a 3-cell-wide object moving 10 px per frame to the right, background still.
+    steps = []
+    for t in range(3):
+        field = np.zeros((4, 12, 2), np.float32)
+        left = 1 + (10 * (t + 1)) // 8
+        field[1:3, left : left + 3, 0] = 10.0
+        steps.append(field)
+    total = compose_steps(steps, cell=8)
+    left = 1 + 30 // 8
+    np.testing.assert_allclose(total[1:3, left : left + 3, 0], 30.0)  # summed in place it would be 10-30
+    assert np.all(total[0] == 0)
+
+
+def test_fill_missing_uses_neighbouring_frames():
+    from mgm_hf.video.motion_ops import fill_missing
+
+    fields = {i: np.full((2, 2, 2), float(i), np.float32) for i in range(4)}
+    fields[1][:] = np.nan  # an I-frame
+    fields[3][0, 0] = np.nan  # an intra block at the end
+    out = fill_missing(fields)
+    np.testing.assert_allclose(out[1], 1.0)  # (0 + 2) / 2
+    np.testing.assert_allclose(out[3][0, 0], 2.0)  # only the frame before knows it
+    np.testing.assert_allclose(out[3][1, 1], 3.0)

@@ -289,21 +289,25 @@ def _read_plans(
             f"could not be decoded (decoding stopped after frame {decoded.last_index})",
         )
     if tracker is not None and not tracker.found_vectors and motion == "auto":
-        # An all-intra stream: no vectors anywhere, fall back instead of returning silent zeros.
-        container.seek(info.start_pts, stream=stream, backward=True, any_frame=False)
-        return _read_plans(
-            path,
-            container,
-            stream,
-            info,
-            plans,
-            "optical_flow",
-            motion,
-            flow_method,
-            mv_grid,
-            max_ref_distance,
-            thread_type,
-        )
+        # An all-intra stream: no vectors anywhere, fall back instead of returning silent zeros. The
+        # codec is open with vector export, so decode again from a fresh container.
+        fresh, fresh_stream = open_video(path)
+        try:
+            return _read_plans(
+                path,
+                fresh,
+                fresh_stream,
+                info,
+                plans,
+                "optical_flow",
+                motion,
+                flow_method,
+                mv_grid,
+                max_ref_distance,
+                thread_type,
+            )
+        finally:
+            fresh.close()
     if tracker is not None and not tracker.found_vectors and any((p.starts < p.indices).any() for p in plans):
         raise VideoReadError(path, "no motion vectors in the decoded frames (all-intra stream?)")
     clips = []
