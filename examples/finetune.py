@@ -191,9 +191,10 @@ def main(argv: list[str] | None = None) -> None:
     # ---- save ---------------------------------------------------------------------------------------------
     accelerator.wait_for_everyone()
     progress.close()
+    unwrapped = accelerator.unwrap_model(model)
+    state_dict = accelerator.get_state_dict(model)  # collective: gathers FSDP / ZeRO-3 shards
     if accelerator.is_main_process:
-        unwrapped = accelerator.unwrap_model(model)
-        unwrapped.save_pretrained(args.output_dir, safe_serialization=True)
+        unwrapped.save_pretrained(args.output_dir, state_dict=state_dict, safe_serialization=True)
         save_image_processor(args.output_dir, unwrapped.config)
         Path(args.output_dir, "eval_results.json").write_text(
             json.dumps({"validation": metrics, "steps": step}, indent=2))

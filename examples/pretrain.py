@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import time
 from pathlib import Path
 
 import torch
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     pictures = PictureLogger(args.output_dir, args.picture_steps) if accelerator.is_main_process else None
 
     # ---- resume ---------------------------------------------------------------------------------
-    step, start_epoch, skip_batches = 0, 0, 0
+    step, start_epoch, skip_batches, loss = 0, 0, 0, float("nan")
     if args.resume_from_checkpoint:
         path = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
         if path is None:
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     checkpoint_every = _checkpoint_every(args.checkpointing_steps, steps_per_epoch)
 
     # ---- train ----------------------------------------------------------------------------------
+    start_time, first_loss = time.time(), None
     model.train()
     for epoch in range(start_epoch, num_epochs):
         epoch_loader, batches_in_epoch = dataloader, 0
@@ -206,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
             progress.update(1)
             loss = accelerator.gather(torch.stack(step_losses).mean()[None]).mean().item()
             step_losses = []
+            first_loss = loss if first_loss is None else first_loss
             if args.rank_log:
                 append_rank_log(accelerator, args.output_dir, {
                     "step": step, "sample_index": batch["sample_index"].tolist(),
@@ -232,9 +235,11 @@ def main(argv: list[str] | None = None) -> None:
     accelerator.wait_for_everyone()
     progress.close()
     unwrapped = accelerator.unwrap_model(model)
+    state_dict = accelerator.get_state_dict(model)  # collective: gathers FSDP / ZeRO-3 shards
     if accelerator.is_main_process:
-        unwrapped.save_pretrained(args.output_dir, safe_serialization=True)
-        results = {"train_loss": loss if step else None, "train_steps": step, "total_batch_size": total_batch_size}
+        unwrapped.save_pretrained(args.output_dir, state_dict=state_dict, safe_serialization=True)
+        results = {"train_loss": loss, "first_step_loss": first_loss, "train_steps": step,
+                   "total_batch_size": total_batch_size, "train_runtime_s": round(time.time() - start_time, 1)}
         save_run_files(args.output_dir, vars(args), results=results, config=unwrapped.config)
         if args.push_to_hub:
             push_run_to_hub(args.output_dir, args.hub_model_id, template=args.hub_card_template,

@@ -21,11 +21,12 @@ DATA = ["--builtin_train_per_class", "3", "--builtin_validation_per_class", "1",
 PRETRAIN = [*DATA, "--per_device_batch_size", "4", "--max_train_steps", "6", "--picture_steps", "0"]
 
 
-def launch(script: str, args: list[str], env: dict[str, str], processes: int = 1) -> str:
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1", "--mixed_precision", "no",
-           "--dynamo_backend", "no", "--num_processes", str(processes)]
-    if processes > 1:
-        cmd.append("--multi_gpu")
+def launch(script: str, args: list[str], env: dict[str, str], config_file: str | None = None) -> str:
+    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
+    if config_file is None:
+        cmd += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--num_processes", "1"]
+    else:
+        cmd += ["--config_file", str(EXAMPLES / "accelerate_configs" / config_file)]
     result = subprocess.run([*cmd, str(EXAMPLES / script), *args], env=env, capture_output=True, text=True,
                             timeout=300)
     if result.returncode != 0:
@@ -83,7 +84,7 @@ def test_resume_gives_bit_identical_losses(pretrained: Path, env: dict[str, str]
 def test_two_process_cpu_run_is_one_data_parallel_job(env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     launch("pretrain.py", [*DATA, "--per_device_batch_size", "2", "--max_train_steps", "2", "--picture_steps", "0",
-                           "--output_dir", str(out), "--rank_log"], env, processes=2)
+                           "--output_dir", str(out), "--rank_log"], env, config_file="cpu_2proc.yaml")
     ranks = [read_log(out / "rank_logs" / f"rank-{r}.jsonl") for r in (0, 1)]
     assert all(rec["world_size"] == 2 for log in ranks for rec in log)
     for step in (0, 1):
@@ -114,3 +115,14 @@ def test_finetune_probe_and_multiview_evaluation(pretrained: Path, env: dict[str
     assert "2×3 views" in out
     evaluated = json.loads((tmp_path / "eval" / "eval_results.json").read_text())
     assert evaluated["num_videos"] == 6 and evaluated["temporal_views"] == 2 and evaluated["spatial_crops"] == 3
+
+
+@pytest.mark.parametrize("name", ["cpu_2proc", "multi_gpu", "multi_node", "fsdp", "deepspeed_zero2"])
+def test_accelerate_configs_parse(name: str) -> None:
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    config = ClusterConfig.from_yaml_file(str(EXAMPLES / "accelerate_configs" / f"{name}.yaml"))
+    assert config.num_processes >= 2
+    if name == "fsdp":
+        assert config.fsdp_config["fsdp_transformer_layer_cls_to_wrap"] == "VideoMAELayer"
+        assert config.fsdp_config["fsdp_use_orig_params"] is True  # our per-parameter AdamW groups
