@@ -1,0 +1,31 @@
+"""Pictures of masks: frames, motion, the mask, what the encoder sees and the reconstruction.
+
+``visualize(video, out=..., strategy=..., model=...)`` (also ``mgm-hf visualize``) and
+``training_figure(pixel_values, bool_masked_pos, logits, config)``, the hook the pretraining
+script calls for its periodic pictures.
+"""
+
+from __future__ import annotations
+
+from .api import Visualization, training_figure, visualize
+from .flow_colors import draw_arrows, flow_to_color
+from .panels import Panel, clip_panels, compose_frames, compose_grid
+from .reconstruction import reconstruct, unnormalize
+from .writers import write_gif, write_mp4, write_png
+
+__all__ = [
+    "Panel",
+    "Visualization",
+    "clip_panels",
+    "compose_frames",
+    "compose_grid",
+    "draw_arrows",
+    "flow_to_color",
+    "reconstruct",
+    "training_figure",
+    "unnormalize",
+    "visualize",
+    "write_gif",
+    "write_mp4",
+    "write_png",
+]
