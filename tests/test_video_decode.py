@@ -63,7 +63,7 @@ def test_probe(videos, name):
     assert info.codec == {"h264": "h264", "vp9": "vp9", "mpeg2": "mpeg2video"}[name]
 
 
-@pytest.mark.parametrize("name", ["h264", "vp9"])
+@pytest.mark.parametrize("name", ["h264", "vp9", "mpeg2"])
 @pytest.mark.parametrize("start", [0, 5, 30])  # 30 lies after a keyframe: the reader seeks
 def test_frames_match_a_plain_decode(videos, reference_frames, name, start):
     clip = read_clip(videos[name].path, num_frames=4, frame_stride=4, start_frame=start, motion="none")

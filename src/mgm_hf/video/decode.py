@@ -88,61 +88,47 @@ def _decode(
     rgb_needed: set[int],
     tracker: MotionVectorTracker | None,
     thread_type: str,
+    allow_seek: bool = True,
 ) -> _Decoded:
     """Decodes from the keyframe before the first needed frame up to the last, keeping RGB copies of
-    ``rgb_needed`` and feeding every frame to ``tracker``."""
+    ``rgb_needed`` and feeding every frame to ``tracker``.
+
+    The keyframe before the first wanted frame also bounds its references (closed GOPs), so the
+    seek does not reach further back for the vector search. Frame indices come from the first
+    frame's timestamp after a seek, then by counting; a seek that lands after the target, or a frame
+    without a timestamp, restarts the decode from the beginning.
+    """
     needed = set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set())
-    lo = min(needed) - (tracker.max_distance if tracker is not None else 0)
-    hi = max(needed)
-    if tracker is not None:
-        stream.codec_context.options = {"flags2": "+export_mvs"}
-        if thread_type not in ("SLICE", "NONE"):
-            thread_type = "SLICE"  # frame threading corrupts exported vectors (DESIGN.md)
-    stream.thread_type = thread_type
-    seeked = lo > 0
+    lo, hi = min(needed), max(needed)
+    if allow_seek:
+        if tracker is not None:
+            stream.codec_context.options = {"flags2": "+export_mvs"}
+            if thread_type not in ("SLICE", "NONE"):
+                thread_type = "SLICE"  # frame threading corrupts exported vectors (DESIGN.md)
+        stream.thread_type = thread_type
+    seeked = allow_seek and lo > 0
     if seeked:
         container.seek(info.pts_of(lo), stream=stream, backward=True, any_frame=False)
     out = _Decoded()
     index = -1
-    first = True
     try:
         for frame in container.decode(stream):
-            if first and seeked and frame.pts is not None:
-                index = info.index_of(frame.pts)
-                if index > lo:  # the seek overshot: start again from the beginning
-                    container.seek(info.start_pts, stream=stream, backward=True, any_frame=False)
-                    return _decode_from_start(path, container, stream, info, rgb_needed, tracker)
+            if seeked and index < 0:
+                index = info.index_of(frame.pts) if frame.pts is not None else lo + 1
+                if index > lo:  # overshot (or unknown): decode a fresh container from the start
+                    fresh, fresh_stream = open_video(path)
+                    try:
+                        if tracker is not None:
+                            fresh_stream.codec_context.options = {"flags2": "+export_mvs"}
+                        fresh_stream.thread_type = thread_type
+                        return _decode(
+                            path, fresh, fresh_stream, info, rgb_needed, tracker, thread_type, False
+                        )
+                    finally:
+                        fresh.close()
             else:
                 index += 1
-            first = False
             if index in rgb_needed and index not in out.rgb:
-                out.rgb[index] = frame.to_ndarray(format="rgb24")
-            if tracker is not None:
-                tracker.push(index, frame)
-            if index >= hi and (tracker is None or tracker.idle):
-                out.reached_end = False
-                break
-    except av.FFmpegError as err:
-        raise VideoReadError(path, f"decoding failed (corrupt or truncated file): {err}") from err
-    out.last_index = index
-    return out
-
-
-def _decode_from_start(
-    path: str,
-    container: av.container.InputContainer,
-    stream: av.video.stream.VideoStream,
-    info: VideoInfo,
-    rgb_needed: set[int],
-    tracker: MotionVectorTracker | None,
-) -> _Decoded:
-    out = _Decoded()
-    hi = max(set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set()))
-    index = -1
-    try:
-        for frame in container.decode(stream):
-            index += 1
-            if index in rgb_needed:
                 out.rgb[index] = frame.to_ndarray(format="rgb24")
             if tracker is not None:
                 tracker.push(index, frame)
