@@ -30,14 +30,23 @@ MODES = {
 }
 
 
-def make_video(root: Path, size: tuple[int, int], frames: int, codec: str) -> Path:
-    """A textured square crossing a textured background, encoded with the codec's defaults
-    (x264: 3 B-frames, b-pyramid, 3 references)."""
+#: x264 settings of ``mgm-hf prepare`` (data/transcode.py): 2-s GOP, 2 B-frames, crf 23, veryfast;
+#: and its ``--exact-motion`` variant (one reference, no B-frames).
+ENCODINGS: dict[str, dict[str, str] | None] = {
+    "prepare default": {"g": "50", "bf": "2", "crf": "23", "preset": "veryfast"},
+    "prepare --exact-motion": {"g": "50", "bf": "0", "refs": "1", "crf": "23", "preset": "veryfast"},
+}
+
+
+def make_video(
+    path: Path, size: tuple[int, int], frames: int, codec: str, options: dict[str, str] | None
+) -> Path:
+    """A textured square crossing a textured background."""
     height, width = size
-    suffix = ".webm" if "vpx" in codec else ".mp4"
     video = write_moving_square_video(
-        root / f"bench{suffix}",
+        path,
         codec=codec,
+        options=options,
         num_frames=frames,
         size=size,
         square_size=height // 2,
@@ -47,14 +56,16 @@ def make_video(root: Path, size: tuple[int, int], frames: int, codec: str) -> Pa
     return video.path
 
 
-def time_modes(path: Path, starts: list[int], repeats: int, num_frames: int, stride: int) -> dict[str, float]:
+def time_modes(
+    path: Path, starts: list[int], repeats: int, num_frames: int, stride: int, modes: dict[str, dict]
+) -> dict[str, float]:
     """Median seconds per clip for every mode; modes are interleaved within each repeat so that
     machine load affects them alike."""
-    samples: dict[str, list[float]] = {name: [] for name in MODES}
-    for kwargs in MODES.values():  # warm-up (imports, flow solver creation)
+    samples: dict[str, list[float]] = {name: [] for name in modes}
+    for kwargs in modes.values():  # warm-up (imports, flow solver creation)
         read_clip(path, num_frames, stride, start_frame=starts[0], **kwargs)
     for _ in range(repeats):
-        for name, kwargs in MODES.items():
+        for name, kwargs in modes.items():
             begin = time.perf_counter()
             for start in starts:
                 read_clip(path, num_frames, stride, start_frame=start, **kwargs)
@@ -125,19 +136,29 @@ def main() -> None:
     span = (args.num_frames - 1) * args.stride + 1
     rng = np.random.default_rng(0)
     starts = [int(s) for s in rng.integers(0, args.frames - span, args.clips)]
+    suffix = ".webm" if "vpx" in args.codec else ".mp4"
+    encodings = ENCODINGS if args.codec == "libx264" else {"codec defaults": None}
+    print(
+        f"clip: {args.num_frames} frames, stride {args.stride}; {args.clips} clips x {args.repeats} repeats "
+        f"(median); video {size[0]}x{size[1]}, {args.frames} frames, {args.codec}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        path = make_video(Path(tmp), size, args.frames, args.codec)
-        print(
-            f"video: {args.codec} {size[0]}x{size[1]}, {args.frames} frames; clip: {args.num_frames} frames, "
-            f"stride {args.stride}; {args.clips} clips x {args.repeats} repeats (median)"
-        )
-        times = time_modes(path, starts, args.repeats, args.num_frames, args.stride)
-        base = times["plain decode"]
-        for name, seconds in times.items():
-            print(f"  {name:22s} {seconds * 1e3:8.1f} ms/clip   {seconds / base:5.2f}x")
+        for number, (label, options) in enumerate(encodings.items()):
+            path = make_video(Path(tmp) / f"v{number}{suffix}", size, args.frames, args.codec, options)
+            modes = dict(MODES)
+            if label != "prepare --exact-motion":
+                modes.pop("+ vectors, adjacent*")  # wrong on such streams (DESIGN.md): not offered
+            times = time_modes(path, starts, args.repeats, args.num_frames, args.stride, modes)
+            base = times["plain decode"]
+            print(f"{label}:")
+            for name, seconds in times.items():
+                print(f"  {name:22s} {seconds * 1e3:8.1f} ms/clip   {seconds / base:5.2f}x")
         print(
             "  * mv_reference='adjacent' skips the reference-distance search: right only for streams "
             "encoded with one reference and no B-frames (mgm-hf prepare --exact-motion)"
+        )
+        path = make_video(
+            Path(tmp) / f"pipeline{suffix}", size, args.frames, args.codec, next(iter(encodings.values()))
         )
         pipeline = time_pipeline(path, args.repeats, args.batch, args.num_frames, args.stride)
         if pipeline:

@@ -21,7 +21,7 @@ Decode with ``thread_type`` SLICE or NONE: frame threading corrupts exported vec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import av
@@ -37,6 +37,7 @@ __all__ = [
     "frame_luma",
     "frame_vectors",
     "rasterise",
+    "rasterise_frames",
     "reference_distances",
     "vector_motion",
 ]
@@ -45,6 +46,23 @@ __all__ = [
 VECTOR_CODECS = frozenset({"h264", "mpeg4", "mpeg2video"})
 
 _PICT_B = 3  # AVPictureType: 1 = I, 2 = P, 3 = B
+_MV_FIELDS = [
+    ("source", "<i4"),
+    ("w", "u1"),
+    ("h", "u1"),
+    ("src_x", "<i2"),
+    ("src_y", "<i2"),
+    ("dst_x", "<i2"),
+    ("dst_y", "<i2"),
+    ("flags", "<u8"),
+    ("motion_x", "<i4"),
+    ("motion_y", "<i4"),
+    ("motion_scale", "<u2"),
+]
+_NO_VECTORS = np.zeros(
+    0, np.dtype(_MV_FIELDS, align=True)
+)  # a frame without vectors (I-frame): all cells NaN
+_NO_VALUES = np.zeros((0, 2), np.float32)
 _SAD_SAMPLES = 4  # luma samples per block side used for the distance test
 _PROBE_BLOCKS = 48  # blocks probed at every candidate distance before testing all blocks
 
@@ -92,6 +110,12 @@ def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out.reshape(n, s1, s2).astype(np.int16)
 
 
+def _mad(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean absolute difference per block of int16 ``(N, S, S)`` samples -> float32 ``(N,)``."""
+    n, s1, s2 = a.shape
+    return np.abs(a - b).reshape(n, s1 * s2).sum(axis=1, dtype=np.float32) * np.float32(1.0 / (s1 * s2))
+
+
 def _plausible_distances(
     rows: np.ndarray,
     candidates: list[int],
@@ -106,10 +130,7 @@ def _plausible_distances(
     usually leaves one or two of the eight candidates."""
     probe = rows[np.linspace(0, rows.size - 1, _PROBE_BLOCKS).astype(np.int64)]
     table = np.stack(
-        [
-            np.abs(current[probe] - _sample(references[sign * k], qx[probe], qy[probe])).mean(axis=(1, 2))
-            for k in candidates
-        ],
+        [_mad(current[probe], _sample(references[sign * k], qx[probe], qy[probe])) for k in candidates],
         axis=1,
     )
     good = table <= table.min(axis=1, keepdims=True) * 1.1 + 0.5
@@ -163,14 +184,12 @@ def reference_distances(
             continue
         if still.size:
             k = candidates[0]
-            sad[still, k - 1] = np.abs(
-                current[still] - _sample(references[sign * k], px[still], py[still])
-            ).mean(axis=(1, 2))
+            sad[still, k - 1] = _mad(current[still], _sample(references[sign * k], px[still], py[still]))
         if rows.size > 2 * _PROBE_BLOCKS and len(candidates) > 1:
             candidates = _plausible_distances(rows, candidates, sign, current, qx, qy, references)
         for k in candidates:  # vectors are sub-pixel (quarter-pel): bilinear samples
             matched = _sample(references[sign * k], qx[rows], qy[rows])
-            sad[rows, k - 1] = np.abs(current[rows] - matched).mean(axis=(1, 2))
+            sad[rows, k - 1] = _mad(current[rows], matched)
     best = np.argmin(sad, axis=1)
     best_sad = sad[np.arange(n), best]
     distance = np.where(np.isfinite(best_sad), (best + 1) * direction, 0)
@@ -240,36 +259,50 @@ def rasterise(
     Returns:
         float32 ``(ceil(H / grid), ceil(W / grid), 2)``; NaN where no block landed.
     """
+    return rasterise_frames([vectors], [values], frame_size, grid)[0]
+
+
+def rasterise_frames(
+    vectors: Sequence[np.ndarray], values: Sequence[np.ndarray], frame_size: tuple[int, int], grid: int = 8
+) -> np.ndarray:
+    """:func:`rasterise` for F frames in one vectorised pass (a frame id joins the cell index).
+
+    Returns:
+        float32 ``(F, ceil(H / grid), ceil(W / grid), 2)``.
+    """
     height, width = frame_size
     gh, gw = -(-height // grid), -(-width // grid)
-    keep = ~np.isnan(values[:, 0])
-    vectors, values = vectors[keep], values[keep]
-    w = vectors["w"].astype(np.int64)
-    h = vectors["h"].astype(np.int64)
+    frames = len(vectors)
+    if frames == 0:
+        return np.zeros((0, gh, gw, 2), np.float32)
+    frame_id = np.repeat(np.arange(frames), [len(v) for v in vectors])
+    vec = np.concatenate(vectors)
+    val = np.concatenate(values).astype(np.float64)
+    keep = ~np.isnan(val[:, 0])
+    vec, val, frame_id = vec[keep], val[keep], frame_id[keep]
+    w = vec["w"].astype(np.int64)
+    h = vec["h"].astype(np.int64)
     unit_w = np.minimum(w, grid)
     unit_h = np.minimum(h, grid)
     bw = np.maximum(w // unit_w, 1)
-    bh = np.maximum(h // unit_h, 1)
-    counts = bw * bh
-    owner = np.repeat(np.arange(len(vectors)), counts)
+    counts = bw * np.maximum(h // unit_h, 1)
+    owner = np.repeat(np.arange(len(vec)), counts)
     k = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    ux = k % bw[owner]
-    uy = k // bw[owner]
-    left = vectors["dst_x"].astype(np.float64) - w / 2.0
-    top = vectors["dst_y"].astype(np.float64) - h / 2.0
-    cx = left[owner] + (ux + 0.5) * unit_w[owner]
-    cy = top[owner] + (uy + 0.5) * unit_h[owner]
+    cx = (vec["dst_x"] - w / 2.0)[owner] + (k % bw[owner] + 0.5) * unit_w[owner]
+    cy = (vec["dst_y"] - h / 2.0)[owner] + (k // bw[owner] + 0.5) * unit_h[owner]
     inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
-    cell = (cy[inside] // grid).astype(np.int64) * gw + (cx[inside] // grid).astype(np.int64)
-    owners = owner[inside]
-    area = (unit_w * unit_h).astype(np.float64)[owners]
-    total = gh * gw
+    owner = owner[inside]
+    cell = (frame_id[owner] * gh + (cy[inside] // grid).astype(np.int64)) * gw + (cx[inside] // grid).astype(
+        np.int64
+    )
+    area = (unit_w * unit_h).astype(np.float64)[owner]
+    total = frames * gh * gw
     count = np.bincount(cell, weights=area, minlength=total)
-    sx = np.bincount(cell, weights=values[owners, 0] * area, minlength=total)
-    sy = np.bincount(cell, weights=values[owners, 1] * area, minlength=total)
+    sx = np.bincount(cell, weights=val[owner, 0] * area, minlength=total)
+    sy = np.bincount(cell, weights=val[owner, 1] * area, minlength=total)
     with np.errstate(invalid="ignore", divide="ignore"):
         field = np.stack([sx / count, sy / count], axis=-1).astype(np.float32)
-    return field.reshape(gh, gw, 2)
+    return field.reshape(frames, gh, gw, 2)
 
 
 class MotionVectorTracker:
@@ -307,7 +340,7 @@ class MotionVectorTracker:
         self._luma: dict[int, np.ndarray] = {}
         self._types: dict[int, int] = {}
         self._pending: dict[int, np.ndarray] = {}
-        self._raw: dict[int, np.ndarray] = {}
+        self._done: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # index -> (vectors, motion (N, 2))
         self.found_vectors = False
 
     @property
@@ -323,15 +356,10 @@ class MotionVectorTracker:
             if index in self.wanted:
                 vectors = frame_vectors(frame)
                 self.found_vectors |= vectors is not None
-                self._raw[index] = (
-                    self._empty()
+                self._done[index] = (
+                    (_NO_VECTORS, _NO_VALUES)
                     if vectors is None
-                    else rasterise(
-                        vectors,
-                        vector_motion(vectors, np.where(vectors["source"] > 0, 1, -1)),
-                        self.frame_size,
-                        self.grid,
-                    )
+                    else (vectors, vector_motion(vectors, np.where(vectors["source"] > 0, 1, -1)))
                 )
             return
         self._luma[index] = frame_luma(frame).copy()
@@ -339,7 +367,7 @@ class MotionVectorTracker:
         if index in self.wanted:
             vectors = frame_vectors(frame)
             if vectors is None:
-                self._raw[index] = self._empty()
+                self._done[index] = (_NO_VECTORS, _NO_VALUES)
             else:
                 self.found_vectors = True
                 self._pending[index] = vectors
@@ -352,13 +380,13 @@ class MotionVectorTracker:
     def fields(self) -> dict[int, np.ndarray]:
         """Frame index -> float32 ``(h, w, 2)`` per-frame motion, gaps filled."""
         self.finish()
-        return fill_missing(self._raw)
+        keys = sorted(self._done)
+        stack = rasterise_frames(
+            [self._done[k][0] for k in keys], [self._done[k][1] for k in keys], self.frame_size, self.grid
+        )
+        return fill_missing(dict(zip(keys, stack)))
 
     # ---------------------------------------------------------------------------------- internal
-    def _empty(self) -> np.ndarray:
-        height, width = self.frame_size
-        return np.full((-(-height // self.grid), -(-width // self.grid), 2), np.nan, np.float32)
-
     def _next_anchor(self, index: int, latest: int) -> int | None:
         """First decoded non-B frame after ``index`` (a B-frame's farthest future reference)."""
         for j in range(index + 1, latest + 1):
@@ -386,7 +414,7 @@ class MotionVectorTracker:
                 )
             values = vector_motion(vectors, distances)
             values[~drop_unused_predictions(vectors, sad)] = np.nan
-            self._raw[index] = rasterise(vectors, values, self.frame_size, self.grid)
+            self._done[index] = (vectors, values)
             del self._pending[index]
         oldest = min(self._pending, default=latest) - self.max_distance
         for key in [k for k in self._luma if k < oldest]:
