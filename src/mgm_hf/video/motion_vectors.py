@@ -275,31 +275,44 @@ def rasterise_frames(
     frames = len(vectors)
     if frames == 0:
         return np.zeros((0, gh, gw, 2), np.float32)
-    frame_id = np.repeat(np.arange(frames), [len(v) for v in vectors])
+    lengths = [len(v) for v in vectors]
     vec = np.concatenate(vectors)
-    val = np.concatenate(values).astype(np.float64)
+    val = np.concatenate(values).astype(np.float32, copy=False)
+    frame_id = np.repeat(np.arange(frames, dtype=np.int32), lengths)
     keep = ~np.isnan(val[:, 0])
-    vec, val, frame_id = vec[keep], val[keep], frame_id[keep]
-    w = vec["w"].astype(np.int64)
-    h = vec["h"].astype(np.int64)
+    if not keep.all():
+        vec, val, frame_id = vec[keep], val[keep], frame_id[keep]
+    w = vec["w"].astype(np.int32)
+    h = vec["h"].astype(np.int32)
+    left = vec["dst_x"].astype(np.int32) - w // 2
+    top = vec["dst_y"].astype(np.int32) - h // 2
     unit_w = np.minimum(w, grid)
     unit_h = np.minimum(h, grid)
-    bw = np.maximum(w // unit_w, 1)
-    counts = bw * np.maximum(h // unit_h, 1)
-    owner = np.repeat(np.arange(len(vec)), counts)
-    k = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    cx = (vec["dst_x"] - w / 2.0)[owner] + (k % bw[owner] + 0.5) * unit_w[owner]
-    cy = (vec["dst_y"] - h / 2.0)[owner] + (k // bw[owner] + 0.5) * unit_h[owner]
+    bw = w // unit_w
+    counts = bw * (h // unit_h)
+    # Integer arithmetic throughout: block edges are whole pixels (H.264/MPEG sizes are even).
+    if np.all(counts == 1):
+        cx = left + unit_w // 2
+        cy = top + unit_h // 2
+        owner = None
+    else:
+        owner = np.repeat(np.arange(len(vec), dtype=np.int32), counts)
+        start = np.cumsum(counts) - counts
+        k = np.arange(owner.size, dtype=np.int32) - start[owner]
+        bwo = bw[owner]
+        cx = left[owner] + (k % bwo) * unit_w[owner] + unit_w[owner] // 2
+        cy = top[owner] + (k // bwo) * unit_h[owner] + unit_h[owner] // 2
     inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+    area = (unit_w * unit_h).astype(np.float32)
+    if owner is None:
+        owner = np.arange(len(vec), dtype=np.int32)
     owner = owner[inside]
-    cell = (frame_id[owner] * gh + (cy[inside] // grid).astype(np.int64)) * gw + (cx[inside] // grid).astype(
-        np.int64
-    )
-    area = (unit_w * unit_h).astype(np.float64)[owner]
+    cell = (frame_id[owner] * gh + cy[inside] // grid) * gw + cx[inside] // grid
+    a = area[owner]
     total = frames * gh * gw
-    count = np.bincount(cell, weights=area, minlength=total)
-    sx = np.bincount(cell, weights=val[owner, 0] * area, minlength=total)
-    sy = np.bincount(cell, weights=val[owner, 1] * area, minlength=total)
+    count = np.bincount(cell, weights=a, minlength=total)
+    sx = np.bincount(cell, weights=val[owner, 0] * a, minlength=total)
+    sy = np.bincount(cell, weights=val[owner, 1] * a, minlength=total)
     with np.errstate(invalid="ignore", divide="ignore"):
         field = np.stack([sx / count, sy / count], axis=-1).astype(np.float32)
     return field.reshape(frames, gh, gw, 2)
