@@ -19,8 +19,8 @@ class Clip:
             coarser grid than ``H, W`` (e.g. one value per 8×8 block for motion vectors); the
             values are still in full-resolution pixels.
         motion_source: ``"motion_vectors"``, ``"optical_flow:<method>"`` or ``"none"``.
-        frame_indices: int64 ``(T,)`` indices of the sampled frames in the video (decode order of
-            presentation, 0-based). Repeated indices mark looped / repeated frames of short videos.
+        frame_indices: int64 ``(T,)`` indices of the sampled frames in the video (presentation
+            order, 0-based). Repeated indices mark looped / repeated frames of short videos.
         fps: average frame rate of the video stream.
         path: the file the clip came from.
     """

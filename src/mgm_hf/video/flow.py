@@ -128,12 +128,17 @@ class RAFTFlow:
             raise ImportError(
                 "The 'raft' flow backend needs torchvision (pip install 'mgm_hf[raft]')."
             ) from err
-        if small:
-            weights = optical_flow.Raft_Small_Weights.DEFAULT
-            model = optical_flow.raft_small(weights=weights)
-        else:
-            weights = optical_flow.Raft_Large_Weights.DEFAULT
-            model = optical_flow.raft_large(weights=weights)
+        try:
+            if small:
+                model = optical_flow.raft_small(weights=optical_flow.Raft_Small_Weights.DEFAULT)
+            else:
+                model = optical_flow.raft_large(weights=optical_flow.Raft_Large_Weights.DEFAULT)
+        except (OSError, RuntimeError) as err:  # offline and not in the torch hub cache, or corrupt
+            raise RuntimeError(
+                "The 'raft' flow backend could not load torchvision's pretrained RAFT weights (they are "
+                "downloaded once into the torch hub cache, $TORCH_HOME/hub/checkpoints): "
+                f"{type(err).__name__}: {err}"
+            ) from err
         self.model = model.eval().to(device)
         self.device = torch.device(device)
 
