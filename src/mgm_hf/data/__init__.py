@@ -1,23 +1,88 @@
-"""Datasets, joint transforms, collation and the ``prepare`` transcoder."""
+"""Datasets, joint transforms, collation and the ``prepare`` transcoder.
+
+Typical pretraining input::
+
+    from mgm_hf.data import VideoCollator, VideoTransform, load_video_dataset, pretrain_transform
+    from mgm_hf.masking import build_masking_strategy
+
+    ds = load_video_dataset("ssv2", "/data/ssv2_h264", "train", transform=VideoTransform(
+        pretrain_transform(224, flip=False), num_frames=16, frame_stride=2, num_repeats=2))
+    collator = VideoCollator(build_masking_strategy({"name": "mgm", "mask_ratio": 0.9}, num_frames=16,
+                                                    image_size=224, patch_size=16, tubelet_size=2))
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=8, collate_fn=collator)
+"""
 
 from __future__ import annotations
 
+from .collator import VideoCollator
+from .failures import FailureTracker, TooManyFailuresError
 from .loading import load_video_dataset
 from .parsers import (
+    VIDEO_EXTENSIONS,
     AnnotationError,
     AnnotationIssue,
     ParsedAnnotations,
+    RecordCollector,
+    VideoResolver,
     available_datasets,
     get_dataset_parser,
     register_dataset_parser,
 )
+from .transcode import EncodeSettings, transcode_file, verify_h264
+from .transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    CenterCrop,
+    Compose,
+    CropBox,
+    JointTransform,
+    MotionGrid,
+    MultiScaleCrop,
+    Normalize,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    Resize,
+    SpatialCrop,
+    ToFloatTensor,
+    eval_transforms,
+    finetune_transform,
+    pretrain_transform,
+)
+from .video_transform import VideoTransform
 
 __all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "VIDEO_EXTENSIONS",
     "AnnotationError",
     "AnnotationIssue",
+    "CenterCrop",
+    "Compose",
+    "CropBox",
+    "EncodeSettings",
+    "FailureTracker",
+    "JointTransform",
+    "MotionGrid",
+    "MultiScaleCrop",
+    "Normalize",
     "ParsedAnnotations",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "RecordCollector",
+    "Resize",
+    "SpatialCrop",
+    "ToFloatTensor",
+    "TooManyFailuresError",
+    "VideoCollator",
+    "VideoResolver",
+    "VideoTransform",
     "available_datasets",
+    "eval_transforms",
+    "finetune_transform",
     "get_dataset_parser",
     "load_video_dataset",
+    "pretrain_transform",
     "register_dataset_parser",
+    "transcode_file",
+    "verify_h264",
 ]

@@ -1,0 +1,185 @@
+"""The ``set_transform`` callable: decode with PyAV (:func:`mgm_hf.video.read_clip`), augment frames
+and motion together, and return ``pixel_values`` / ``motion`` / ``labels``.
+
+Failure policy (DESIGN.md "Reliability"): a video that cannot be read or augmented is **skipped**:
+its row comes back with ``pixel_values=None`` and ``motion=None`` (a marker the collator drops), the
+failure is logged and counted by a :class:`~mgm_hf.data.failures.FailureTracker`, and once more than
+``max_failure_rate`` of the videos read (after ``min_attempts``) failed, a
+:class:`~mgm_hf.data.failures.TooManyFailuresError` stops the run. Nothing is replaced by zeros or
+by another video.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import av
+import torch
+
+from .failures import FailureTracker
+from .transforms.modules import JointTransform
+
+__all__ = ["DECODE_ERRORS", "VideoTransform"]
+
+logger = logging.getLogger(__name__)
+
+
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    from mgm_hf.video import VideoReadError
+
+    # Unreadable, truncated or odd files, and clips too small for the augmentation. Programming
+    # errors (TypeError, AttributeError, ...) are not caught: they surface at once.
+    return (VideoReadError, av.error.FFmpegError, OSError, EOFError, ValueError, RuntimeError)
+
+
+DECODE_ERRORS = _decode_errors()
+
+
+class VideoTransform:
+    """Decodes and augments a batch of dataset rows (``{"path": [...], "label": [...]}``).
+
+    Args:
+        transform: a joint transform ``(frames, motion, generator) -> (frames, motion)`` (e.g.
+            :func:`~mgm_hf.data.transforms.pretrain_transform`), or a list of them: one view each
+            (e.g. :func:`~mgm_hf.data.transforms.eval_transforms`, the three test crops). None
+            only converts to float (T, C, H, W).
+        num_frames: T, frames per clip.
+        frame_stride: distance between sampled frames (4 for K400, 2 for SSv2 in the papers).
+        motion: what :func:`~mgm_hf.video.read_clip` returns as motion: ``"auto"`` (motion vectors,
+            else optical flow), ``"motion_vectors"``, ``"optical_flow"``, ``"none"``.
+        sampling: ``"dense"`` (``num_frames`` frames ``frame_stride`` apart from a random start,
+            pretraining), ``"segments"`` (TSN: one random frame from each of ``num_frames`` equal
+            segments, SSv2 fine-tuning) or ``"segments_center"`` (segment middles, testing).
+        num_temporal_views: > 1 decodes that many evenly spaced clips in one pass
+            (:func:`~mgm_hf.video.read_views`; the papers test with 5 on K400, 2 on SSv2); each is
+            then augmented by every transform of the list (e.g. 3 crops: 5 × 3 = 15 views).
+        num_repeats: repeated augmentation: the decoded clip is augmented ``num_repeats`` times
+            (random crops/flips differ; the frames are decoded once). Rows then carry a leading
+            view dimension, which :class:`~mgm_hf.data.VideoCollator` flattens into the batch.
+        max_failure_rate: tolerated share of videos that fail to decode (see the module docstring).
+        min_attempts: videos read before the share is checked.
+        read_kwargs: more keyword arguments for ``read_clip`` (e.g. ``flow_method``).
+        reader: the clip reader, ``reader(path, num_frames=, frame_stride=, sampling=, motion=,
+            seed=, **read_kwargs) -> Clip``; defaults to :func:`mgm_hf.video.read_clip` (not used
+            with ``num_temporal_views > 1``, which calls :func:`~mgm_hf.video.read_views`).
+
+    Each output row: ``pixel_values`` float (T, C, H, W), ``motion`` float (T, h, w, 2) or None,
+    ``labels`` int; with several views (``num_repeats > 1`` or a list of transforms) ``pixel_values``
+    is (V, T, C, H, W) and ``motion`` (V, T, h, w, 2). A failed row has ``pixel_values=None``.
+
+    Randomness comes from torch's global RNG, which ``torch.manual_seed`` and DataLoader's per-worker
+    seeding control.
+    """
+
+    def __init__(
+        self,
+        transform: JointTransform | Callable | Sequence[JointTransform | Callable] | None = None,
+        *,
+        num_frames: int = 16,
+        frame_stride: int = 4,
+        sampling: str = "dense",
+        motion: str = "auto",
+        num_temporal_views: int = 1,
+        num_repeats: int = 1,
+        max_failure_rate: float = 0.05,
+        min_attempts: int = 20,
+        read_kwargs: dict[str, Any] | None = None,
+        reader: Callable[..., Any] | None = None,
+    ) -> None:
+        if num_repeats < 1 or num_temporal_views < 1:
+            raise ValueError(f"num_repeats and num_temporal_views must be >= 1, got {num_repeats}, "
+                             f"{num_temporal_views}.")
+        if sampling not in ("dense", "segments", "segments_center"):
+            raise ValueError(f"sampling must be 'dense', 'segments' or 'segments_center', got {sampling!r}.")
+        self.views = list(transform) if isinstance(transform, (list, tuple)) else [transform]
+        self.multi_view = isinstance(transform, (list, tuple)) or num_repeats > 1 or num_temporal_views > 1
+        self.num_frames = int(num_frames)
+        self.frame_stride = int(frame_stride)
+        self.sampling = sampling
+        self.motion = motion
+        self.num_temporal_views = int(num_temporal_views)
+        self.num_repeats = int(num_repeats)
+        self.read_kwargs = dict(read_kwargs or {})
+        self.reader = reader
+        self.failures = FailureTracker(max_failure_rate, min_attempts)
+
+    # --------------------------------------------------------------------------------- one video
+    def read(self, path: str) -> list[Any]:
+        """Decodes the temporal views of one video: a list of clips with frames uint8 (T, H, W, 3) and
+        motion (T, h, w, 2) or None. Random starts are seeded from torch's global RNG."""
+        if self.num_temporal_views > 1:
+            from mgm_hf.video import read_views
+
+            return read_views(
+                path, self.num_frames, self.frame_stride, self.num_temporal_views,
+                sampling="dense" if self.sampling == "dense" else "segments", motion=self.motion,
+                **self.read_kwargs,
+            )
+        reader = self.reader
+        if reader is None:
+            from mgm_hf.video import read_clip as reader
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+        return [
+            reader(
+                path, num_frames=self.num_frames, frame_stride=self.frame_stride, sampling=self.sampling,
+                motion=self.motion, seed=seed, **self.read_kwargs,
+            )
+        ]
+
+    def augment(self, clips: list[Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """All views of one video's decoded clips, stacked (temporal view, then transform, then
+        repeat): (V, T, C, H, W) and (V, T, h, w, 2) or None."""
+        from .transforms.functional import to_float_tchw
+
+        outputs = []
+        for clip in clips:
+            frames, motion = clip.frames, clip.motion
+            for view in self.views:
+                for _ in range(self.num_repeats):
+                    if view is None:
+                        out = (to_float_tchw(frames), None if motion is None else torch.as_tensor(motion).float())
+                    else:
+                        out = view(frames, motion, None)
+                    outputs.append(out)
+        pixel_values = torch.stack([torch.as_tensor(f) for f, _ in outputs])
+        if any(m is None for _, m in outputs):
+            return pixel_values, None
+        return pixel_values, torch.stack([torch.as_tensor(m, dtype=torch.float32) for _, m in outputs])
+
+    def process(self, path: str) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """Decode + augment one video; None (logged and counted) when it fails."""
+        try:
+            pixel_values, motion = self.augment(self.read(path))
+        except DECODE_ERRORS as error:
+            reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+            self.failures.failure(path, reason)
+            return None
+        self.failures.success()
+        if not self.multi_view:
+            return pixel_values[0], None if motion is None else motion[0]
+        return pixel_values, motion
+
+    # ------------------------------------------------------------------------------------- batch
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if "path" not in batch:
+            raise KeyError(f"VideoTransform needs a 'path' column; the dataset has {sorted(batch)}.")
+        paths = batch["path"]
+        labels = batch.get("label", [-1] * len(paths))
+        out: dict[str, list[Any]] = {"pixel_values": [], "motion": [], "labels": []}
+        for path, label in zip(paths, labels):
+            result = self.process(path)
+            pixel_values, motion = result if result is not None else (None, None)
+            out["pixel_values"].append(pixel_values)
+            out["motion"].append(motion)
+            out["labels"].append(int(label) if label is not None else -1)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"VideoTransform(views={self.views!r}, num_frames={self.num_frames}, frame_stride="
+            f"{self.frame_stride}, sampling={self.sampling!r}, motion={self.motion!r}, "
+            f"num_temporal_views={self.num_temporal_views}, num_repeats={self.num_repeats}, "
+            f"max_failure_rate={self.failures.max_failure_rate})"
+        )
