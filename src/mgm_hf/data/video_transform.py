@@ -71,6 +71,11 @@ class VideoTransform:
 
     Randomness comes from torch's global RNG, which ``torch.manual_seed`` and DataLoader's per-worker
     seeding control.
+
+    Failure counts live in each process: with DataLoader workers every worker checks the share over
+    the videos it read. Prefer ``DataLoader(..., multiprocessing_context="forkserver")``: OpenCV's
+    thread pool (used while decoding motion) is not fork-safe, and a worker forked while the pool's
+    threads are busy can deadlock.
     """
 
     def __init__(

@@ -1,0 +1,74 @@
+"""VideoCollator: shapes, dtypes, equal mask counts, views flattened, failed rows dropped."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mgm_hf.data import VideoCollator
+from mgm_hf.masking import build_masking_strategy
+
+T, H, W, GRID = 4, 32, 32, 4
+SIZES = {"num_frames": T, "image_size": H, "patch_size": 8, "tubelet_size": 2}
+L = (T // 2) * (H // 8) * (W // 8)
+
+
+def row(label: int, views: int | None = None, motion: bool = True, x: int = 1) -> dict:
+    """A decoded row as VideoTransform makes it; motion: one cell moving right at column ``x``."""
+    shape = (T, 3, H, W) if views is None else (views, T, 3, H, W)
+    field = torch.zeros((T, GRID, GRID, 2) if views is None else (views, T, GRID, GRID, 2))
+    field[..., 1, x, 0] = 5.0
+    return {"pixel_values": torch.randn(shape), "motion": field if motion else None, "labels": label}
+
+
+@pytest.mark.parametrize("name", ["tube", "random", "mgm"])
+def test_shapes_dtypes_and_equal_mask_counts(name):
+    strategy = build_masking_strategy({"name": name, "mask_ratio": 0.75}, **SIZES)
+    batch = VideoCollator(strategy, seed=0)([row(0), row(1, x=2), row(2, x=3)])
+    assert batch["pixel_values"].shape == (3, T, 3, H, W) and batch["pixel_values"].dtype == torch.float32
+    assert batch["motion"].shape == (3, T, GRID, GRID, 2) and batch["motion"].dtype == torch.float32
+    assert batch["bool_masked_pos"].shape == (3, L) and batch["bool_masked_pos"].dtype == torch.bool
+    assert batch["bool_masked_pos"].sum(1).tolist() == [strategy.num_masked] * 3
+    assert batch["labels"].dtype == torch.int64 and batch["labels"].tolist() == [0, 1, 2]
+
+
+def test_seeded_masks_repeat_and_differ_per_row():
+    strategy = build_masking_strategy({"name": "tube", "mask_ratio": 0.75}, **SIZES)
+    rows = [row(0), row(1)]
+    a = VideoCollator(strategy, seed=3)(rows)["bool_masked_pos"]
+    b = VideoCollator(strategy, seed=3)(rows)["bool_masked_pos"]
+    assert torch.equal(a, b) and not torch.equal(a[0], a[1])
+
+
+def test_repeats_are_flattened_with_labels():
+    strategy = build_masking_strategy({"name": "tube", "mask_ratio": 0.5}, **SIZES)
+    batch = VideoCollator(strategy)([row(4, views=2), row(7, views=2)])
+    assert batch["pixel_values"].shape == (4, T, 3, H, W)
+    assert batch["motion"].shape == (4, T, GRID, GRID, 2)
+    assert batch["bool_masked_pos"].shape == (4, L)
+    assert batch["labels"].tolist() == [4, 4, 7, 7]
+
+
+def test_unflattened_views_for_testing():
+    batch = VideoCollator(flatten_views=False)([row(1, views=3), row(2, views=3)])
+    assert batch["pixel_values"].shape == (2, 3, T, 3, H, W)
+    assert batch["labels"].tolist() == [[1, 1, 1], [2, 2, 2]]
+    assert "bool_masked_pos" not in batch
+
+
+def test_failed_rows_are_dropped_and_counted():
+    collator = VideoCollator()
+    failed = {"pixel_values": None, "motion": None, "labels": 5}
+    batch = collator([row(0), failed, row(2)])
+    assert batch["labels"].tolist() == [0, 2] and collator.num_dropped == 1
+    with pytest.raises(RuntimeError, match="Every video of this batch of 2 failed"):
+        collator([failed, failed])
+    assert collator.num_dropped == 3
+
+
+def test_rows_without_motion():
+    strategy = build_masking_strategy({"name": "tube", "mask_ratio": 0.75}, **SIZES)
+    batch = VideoCollator(strategy)([row(0, motion=False), row(1, motion=False)])
+    assert "motion" not in batch and batch["bool_masked_pos"].shape == (2, L)
+    with pytest.raises(ValueError, match="Some rows have motion"):
+        VideoCollator()([row(0), row(1, motion=False)])
