@@ -158,6 +158,18 @@ def reference_distances(
         (inf when unknown).
     """
     n = len(vectors)
+    static = (vectors["motion_x"] == 0) & (vectors["motion_y"] == 0)
+    if static.any() and not np.any(vectors["source"] > 0):
+        # One direction only (P-frame): zero vectors are zero motion at any distance and no
+        # bi-predicted pair needs their match quality, so only moving blocks are searched.
+        distance = np.full(n, -1, np.int64)
+        sad = np.zeros(n, np.float32)
+        if not static.all():
+            moving = ~static
+            distance[moving], sad[moving] = reference_distances(
+                luma, vectors[moving], references, max_distance
+            )
+        return distance, sad
     direction = np.where(vectors["source"] > 0, 1, -1)
     scale = vectors["motion_scale"].astype(np.float32)
     dx = vectors["motion_x"] / scale
