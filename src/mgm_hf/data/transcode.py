@@ -176,8 +176,10 @@ def transcode_file(
             stale.unlink()
     temp = output.with_name(f".{output.stem}.tmp-{os.getpid()}.mp4")
     try:
-        written = _encode(source, temp, settings)
-        ok, reason, frames = verify_h264(temp, written, settings.frame_tolerance)
+        expected = count_frames(source)
+        _encode(source, temp, settings)
+        # Checked against the source's packets, so a source that stops decoding early is caught.
+        ok, reason, frames = verify_h264(temp, expected, settings.frame_tolerance)
         if not ok:
             return TranscodeResult(str(source), str(output), "failed", f"output failed verification: {reason}")
         os.replace(temp, output)

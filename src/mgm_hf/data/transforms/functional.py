@@ -199,15 +199,24 @@ def three_crop(
 
 # ----------------------------------------------------------------------------------------- resize
 def _resize_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear with antialiasing (like PIL's resize used by VideoMAE); keeps layout and dtype."""
+    """Bilinear with antialiasing (like PIL's resize used by VideoMAE); keeps layout and dtype.
+
+    uint8 frames are resized as uint8 in channels-last memory (torch's fast CPU path, ~30× faster
+    than going through float; results differ from rounding the float path by at most 1).
+    """
     if tuple(frame_size(frames)) == tuple(size):
         return frames
     last = _channels_last(frames)
     x = frames.permute(0, 3, 1, 2) if last else frames
-    dtype = x.dtype
-    x = F.interpolate(x.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
-    x = x.round_().clamp_(0, 255).to(torch.uint8) if dtype == torch.uint8 else x.to(dtype)
-    return x.permute(0, 2, 3, 1).contiguous() if last else x
+    if x.dtype == torch.uint8:
+        x = F.interpolate(
+            x.contiguous(memory_format=torch.channels_last), size=size, mode="bilinear",
+            align_corners=False, antialias=True,
+        )
+    else:
+        dtype = x.dtype
+        x = F.interpolate(x.float(), size=size, mode="bilinear", align_corners=False, antialias=True).to(dtype)
+    return x.permute(0, 2, 3, 1).contiguous() if last else x.contiguous()
 
 
 def resize_motion_grid(
@@ -309,9 +318,10 @@ def to_float_tchw(frames: Frames) -> torch.Tensor:
     frames = _as_tensor(frames)
     if _channels_last(frames):
         frames = frames.permute(0, 3, 1, 2)
+    frames = frames.contiguous()  # cheap on uint8, and makes the arithmetic below fast
     if frames.dtype == torch.uint8:
         return frames.float().div_(255.0)
-    return frames.float().contiguous()
+    return frames.float()
 
 
 def normalize(
@@ -326,4 +336,4 @@ def normalize(
         raise ValueError(f"normalize expects (T, {len(mean)}, H, W) frames, got {tuple(frames.shape)}.")
     mean_t = torch.tensor(mean, dtype=frames.dtype).view(1, -1, 1, 1)
     std_t = torch.tensor(std, dtype=frames.dtype).view(1, -1, 1, 1)
-    return (frames - mean_t) / std_t
+    return (frames - mean_t).div_(std_t)
