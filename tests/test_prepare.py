@@ -109,3 +109,26 @@ def test_corrupt_source_fails_cleanly(tmp_path, dataset, capsys):
     assert "FAILED" in captured.err and "3.webm" in captured.err
     assert "2 encoded" in captured.out
     assert sorted(p.name for p in out.iterdir()) == ["1.mp4", "2.mp4"]  # no output, no temp file
+
+
+def test_prepared_ssv2_loads_and_decodes_with_motion_vectors(tmp_path, dataset):
+    """End to end: VP9 SSv2 → prepare → load_video_dataset("ssv2") finds the .mp4 files and the
+    decoded rows carry motion vectors pointing the way the square moves."""
+    import torch
+
+    from mgm_hf.data import VideoTransform, load_video_dataset, pretrain_transform
+
+    train = [{"id": i, "label": "moving a square", "template": "Moving [something]", "placeholders": ["a square"]}
+             for i in ("1", "2")]
+    (dataset / "labels" / "train.json").write_text(json.dumps(train))
+    out = tmp_path / "ssv2_h264"
+    assert main(["prepare", str(dataset), str(out), "--workers", "1", "--exact-motion"]) == 0
+    transform = VideoTransform(pretrain_transform(32, flip=False), num_frames=4, frame_stride=2,
+                               motion="motion_vectors")
+    ds = load_video_dataset("ssv2", out, "train", video_dir=out / "videos", transform=transform)
+    torch.manual_seed(0)
+    for row in ds:
+        assert row["pixel_values"].shape == (4, 3, 32, 32)
+        dx = row["motion"][1:, ..., 0]
+        assert dx.max() > 1.0 and dx.min() > -0.5  # the square moves right
+    assert transform.failures.num_failures == 0
