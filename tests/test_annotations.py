@@ -121,6 +121,10 @@ def test_k400(tmp_path, tiny_videos):
         load_video_dataset("k400", tmp_path, "validation")
     val = load_video_dataset("k400", tmp_path, "val", on_missing="skip")
     assert names(val) == ["air drumming"]  # class ids come from train.csv
+    # The test csv has no label column.
+    (ann / "test.csv").write_text("youtube_id,time_start,time_end,split\n--07WQ2iBlw,1,11,test\n")
+    put(tiny_videos, tmp_path / "test" / "--07WQ2iBlw_000001_000011.mp4")
+    assert load_video_dataset("k400", tmp_path, "test")["label"] == [-1]
 
 
 # ----------------------------------------------------------------------------------------- ucf101

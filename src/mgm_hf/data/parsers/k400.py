@@ -14,7 +14,7 @@ from .base import RecordCollector, VideoResolver, bad_line, find_dir, find_file,
 from .registry import register_dataset_parser
 
 SPLITS = {"train": "train", "val": "val", "validation": "val", "validate": "val", "test": "test"}
-REQUIRED = ("label", "youtube_id", "time_start", "time_end")
+REQUIRED = ("youtube_id", "time_start", "time_end")  # and "label", except in the test csv
 
 
 def k400_filename(youtube_id: str, start: float, end: float) -> str:
@@ -26,12 +26,13 @@ def _csv_candidates(ann: Path, split: str) -> list[Path]:
     return [ann / f"{name}.csv" for name in names]
 
 
-def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+def _read_rows(path: Path, labelled: bool = True) -> list[tuple[int, dict[str, str]]]:
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        required = ("label", *REQUIRED) if labelled else REQUIRED
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
-            raise bad_line(path, 1, f"header lacks {missing}; expected {','.join(REQUIRED)},split")
+            raise bad_line(path, 1, f"header lacks {missing}; expected label,{','.join(REQUIRED)},split")
         return [(reader.line_num, row) for row in reader]
 
 
@@ -50,7 +51,7 @@ def parse_k400(
     split = normalise_split(split, SPLITS, "k400")
     ann = Path(annotation_dir) if annotation_dir else find_dir([root / "annotations", root], "K400 annotations")
     split_csv = find_file(_csv_candidates(ann, split), f"the K400 {split} csv")
-    rows = _read_rows(split_csv)
+    rows = _read_rows(split_csv, labelled=split != "test")
     train_csv = next((p for p in _csv_candidates(ann, "train") if p.is_file()), None)
     class_rows = rows if train_csv is None or train_csv == split_csv else _read_rows(train_csv)
     class_names = sorted({row["label"] for _, row in class_rows if row.get("label")})
