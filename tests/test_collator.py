@@ -72,3 +72,11 @@ def test_rows_without_motion():
     assert "motion" not in batch and batch["bool_masked_pos"].shape == (2, L)
     with pytest.raises(ValueError, match="Some rows have motion"):
         VideoCollator()([row(0), row(1, motion=False)])
+
+
+def test_masking_from_a_config_dict_and_geometry_check():
+    collator = VideoCollator({"name": "tube", "mask_ratio": 0.5}, **SIZES)
+    assert collator([row(0)])["bool_masked_pos"].sum().item() == L // 2
+    small = {"pixel_values": torch.randn(T, 3, 16, 16), "motion": None, "labels": 0}
+    with pytest.raises(ValueError, match=r"\(T, H, W\) = \(4, 16, 16\) but the masking strategy expects \(4, 32, 32\)"):
+        collator([small])

@@ -27,8 +27,9 @@ class VideoCollator:
     (``flatten_views=False``, for averaging test-view predictions per video).
 
     Args:
-        masking: a :class:`~mgm_hf.masking.MaskingStrategy` (e.g. from
-            ``build_masking_strategy``); None makes no mask (fine-tuning, evaluation).
+        masking: a :class:`~mgm_hf.masking.MaskingStrategy`, or what ``build_masking_strategy``
+            takes (a model config with a ``masking`` dict, or a plain dict plus the ``sizes``
+            keywords); None makes no mask (fine-tuning, evaluation).
         seed: seeds the mask generator (each DataLoader worker gets ``seed + worker_id``); None
             draws from torch's global RNG, which DataLoader seeds per worker.
         flatten_views: see above.
@@ -38,7 +39,15 @@ class VideoCollator:
     row (absent without ``masking``), ``labels`` int64 (B,); B counts views when flattened.
     """
 
-    def __init__(self, masking: Any = None, *, seed: int | None = None, flatten_views: bool = True) -> None:
+    def __init__(
+        self, masking: Any = None, *, seed: int | None = None, flatten_views: bool = True, **sizes: Any
+    ) -> None:
+        if masking is not None and not callable(masking):
+            from mgm_hf.masking import build_masking_strategy
+
+            masking = build_masking_strategy(masking, **sizes)
+        elif sizes:
+            raise TypeError(f"Unexpected arguments {sorted(sizes)} (sizes only go with a masking config).")
         self.masking = masking
         self.seed = seed
         self.flatten_views = bool(flatten_views)
@@ -93,6 +102,15 @@ class VideoCollator:
     def _mask(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         pixel_values = batch["pixel_values"]
         motion = batch.get("motion")
+        geometry = getattr(self.masking, "geometry", None)
+        if geometry is not None:
+            got = (pixel_values.shape[1], *pixel_values.shape[-2:])
+            want = (geometry.num_frames, *geometry.image_size)
+            if got != want:
+                raise ValueError(
+                    f"Clips are (T, H, W) = {got} but the masking strategy expects {want}; make the "
+                    "transform's size and num_frames match the model."
+                )
         needs_pixels = motion is None and getattr(self.masking, "requires_motion", False)
         return self.masking(
             pixel_values.shape[0],
