@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
-from .copy_baseline import CopyReconstruction, copy_from_visible, masked_token_mse
+from .copy_baseline import (
+    CopyReconstruction,
+    copy_from_visible,
+    fill_unfound_with_token_mean,
+    masked_token_mse,
+)
 from .mask_placement import visible_motion_share, visible_token_share
 from .pretraining_loss import pretraining_loss
 from .tokens import patch_statistics, patchify, token_mask_to_pixels, token_motion_energy, unpatchify
@@ -17,6 +22,7 @@ from .tokens import patch_statistics, patchify, token_mask_to_pixels, token_moti
 __all__ = [
     "CopyReconstruction",
     "copy_from_visible",
+    "fill_unfound_with_token_mean",
     "masked_token_mse",
     "patch_statistics",
     "patchify",
