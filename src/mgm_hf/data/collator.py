@@ -30,8 +30,9 @@ class VideoCollator:
         masking: a :class:`~mgm_hf.masking.MaskingStrategy`, or what ``build_masking_strategy``
             takes (a model config with a ``masking`` dict, or a plain dict plus the ``sizes``
             keywords); None makes no mask (fine-tuning, evaluation).
-        seed: seeds the mask generator (each DataLoader worker gets ``seed + worker_id``); None
-            draws from torch's global RNG, which DataLoader seeds per worker.
+        seed: seeds the mask generator (in DataLoader workers mixed with the worker's seed, which
+            differs per worker and per epoch); None draws from torch's global RNG, which DataLoader
+            seeds per worker.
         flatten_views: see above.
 
     Returns (``__call__``): ``pixel_values`` float (B, T, C, H, W), ``motion`` float (B, T, h, w, 2)
@@ -55,13 +56,16 @@ class VideoCollator:
         self._generators: dict[int, torch.Generator] = {}
 
     def _generator(self) -> torch.Generator | None:
+        """In a worker: seeded from ``seed`` and the worker's DataLoader seed (new every epoch, so
+        masks do not repeat across epochs); in the main process: from ``seed`` alone."""
         if self.seed is None:
             return None
         info = get_worker_info()
-        worker = info.id if info is not None else -1
-        if worker not in self._generators:
-            self._generators[worker] = torch.Generator().manual_seed(self.seed + worker + 1)
-        return self._generators[worker]
+        key = -1 if info is None else int(info.seed)
+        if key not in self._generators:
+            mixed = self.seed if info is None else (self.seed * 1_000_003 + info.seed) % (2**63)
+            self._generators[key] = torch.Generator().manual_seed(mixed)
+        return self._generators[key]
 
     def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         good = [row for row in rows if row.get("pixel_values") is not None]
