@@ -58,25 +58,31 @@ def make_video(
 
 def time_modes(
     path: Path, starts: list[int], repeats: int, num_frames: int, stride: int, modes: dict[str, dict]
-) -> dict[str, float]:
-    """Median seconds per clip for every mode; modes are interleaved within each repeat so that
-    machine load affects them alike."""
-    samples: dict[str, list[float]] = {name: [] for name in modes}
+) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds per clip for every mode; modes are interleaved within each repeat so
+    that machine load affects them alike. CPU time (all threads of this process) is the steadier
+    measure on a shared machine."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in modes}
     for kwargs in modes.values():  # warm-up (imports, flow solver creation)
         read_clip(path, num_frames, stride, start_frame=starts[0], **kwargs)
     for _ in range(repeats):
         for name, kwargs in modes.items():
-            begin = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             for start in starts:
                 read_clip(path, num_frames, stride, start_frame=start, **kwargs)
-            samples[name].append((time.perf_counter() - begin) / len(starts))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            samples[name].append(
+                ((time.perf_counter() - wall) / len(starts), (time.process_time() - cpu) / len(starts))
+            )
+    return {
+        name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+        for name, values in samples.items()
+    }
 
 
 def time_pipeline(
     path: Path, repeats: int, batch: int, num_frames: int, stride: int
 ) -> dict[str, float] | None:
-    """Seconds per batch: decode + pretraining transform + collate with masks, tube vs mgm."""
+    """CPU seconds per batch: decode + pretraining transform + collate with masks, tube vs mgm."""
     try:
         import torch
 
@@ -114,10 +120,10 @@ def time_pipeline(
     for r in range(repeats):
         for name, (transform, collate) in pipelines.items():
             torch.manual_seed(r)  # same random starts and crops for both
-            begin = time.perf_counter()
+            begin = time.process_time()
             out = transform(rows)
             collate([{k: out[k][i] for k in out} for i in range(batch)])
-            samples[name].append(time.perf_counter() - begin)
+            samples[name].append(time.process_time() - begin)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -149,10 +155,12 @@ def main() -> None:
             if label != "prepare --exact-motion":
                 modes.pop("+ vectors, adjacent*")  # wrong on such streams (DESIGN.md): not offered
             times = time_modes(path, starts, args.repeats, args.num_frames, args.stride, modes)
-            base = times["plain decode"]
-            print(f"{label}:")
-            for name, seconds in times.items():
-                print(f"  {name:22s} {seconds * 1e3:8.1f} ms/clip   {seconds / base:5.2f}x")
+            base_wall, base_cpu = times["plain decode"]
+            print(f"{label}:{'wall ms/clip':>27s}{'ratio':>8s}{'CPU ms/clip':>14s}{'ratio':>8s}")
+            for name, (wall, cpu) in times.items():
+                print(
+                    f"  {name:22s} {wall * 1e3:10.1f} {wall / base_wall:8.2f}x {cpu * 1e3:11.1f} {cpu / base_cpu:8.2f}x"
+                )
         print(
             "  * mv_reference='adjacent' skips the reference-distance search: right only for streams "
             "encoded with one reference and no B-frames (mgm-hf prepare --exact-motion)"
@@ -162,7 +170,9 @@ def main() -> None:
         )
         pipeline = time_pipeline(path, args.repeats, args.batch, args.num_frames, args.stride)
         if pipeline:
-            print(f"whole sample (decode + pretrain_transform(224) + collate + mask), batch {args.batch}:")
+            print(
+                f"whole sample (decode + pretrain_transform(224) + collate + mask), batch {args.batch}, CPU time:"
+            )
             tube = next(iter(pipeline.values()))
             for name, seconds in pipeline.items():
                 print(f"  {name:28s} {seconds / args.batch * 1e3:8.1f} ms/sample   {seconds / tube:5.2f}x")

@@ -51,7 +51,7 @@ def videos(tmp_path_factory):
     # B-frames and a short GOP so I, P, B and P-after-B frames all occur (checked below).
     bframes = write_moving_square_video(
         root / "bframes.mp4",
-        options={"bf": "2", "g": "12", "refs": "1"},
+        options={"bf": "2", "g": "12", "refs": "1", "threads": "1"},
         num_frames=NUM,
         size=SIZE,
         square_size=SQUARE,
@@ -61,7 +61,7 @@ def videos(tmp_path_factory):
     # x264 defaults (3 B-frames, b-pyramid, 3 refs): references several frames away (DESIGN.md).
     defaults = write_moving_square_video(
         root / "defaults.mp4",
-        options={"g": "10"},
+        options={"g": "10", "threads": "1"},
         num_frames=NUM,
         size=SIZE,
         square_size=SQUARE,
@@ -228,7 +228,7 @@ def test_stale_direction_of_a_b_block_is_dropped():
 def test_adjacent_mode_is_exact_for_one_reference_encodes(tmp_path):
     video = write_moving_square_video(
         tmp_path / "exact.mp4",
-        options={"bf": "0", "refs": "1", "g": "12"},
+        options={"bf": "0", "refs": "1", "g": "12", "threads": "1"},
         num_frames=24,
         size=SIZE,
         square_size=SQUARE,
@@ -248,7 +248,7 @@ def test_all_intra_stream_falls_back_to_flow(tmp_path):
 
     video = write_moving_square_video(
         tmp_path / "intra.mp4",
-        options={"g": "1"},
+        options={"g": "1", "threads": "1"},
         num_frames=12,
         size=SIZE,
         square_size=48,

@@ -37,7 +37,9 @@ def videos(tmp_path_factory):
     root = tmp_path_factory.mktemp("decode")
     common = dict(num_frames=NUM, size=SIZE, square_size=SQUARE, velocity=(2.0, 1.0), start=(8, 16))
     return {
-        "h264": write_moving_square_video(root / "a.mp4", options={"bf": "2", "g": "12"}, **common),
+        "h264": write_moving_square_video(
+            root / "a.mp4", options={"bf": "2", "g": "12", "threads": "1"}, **common
+        ),
         "vp9": write_moving_square_video(root / "b.webm", codec="libvpx-vp9", options={"g": "12"}, **common),
         "mpeg2": write_moving_square_video(root / "c.mpg", codec="mpeg2video", options={"g": "12"}, **common),
     }

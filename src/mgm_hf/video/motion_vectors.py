@@ -65,6 +65,7 @@ _NO_VECTORS = np.zeros(
 _NO_VALUES = np.zeros((0, 2), np.float32)
 _SAD_SAMPLES = 4  # luma samples per block side used for the distance test
 _PROBE_BLOCKS = 48  # blocks probed at every candidate distance before testing all blocks
+_VOTE_RATIO, _VOTE_SLACK = 1.05, 0.5  # a block this close to its best match follows the frame majority
 
 
 def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
@@ -214,7 +215,7 @@ def reference_distances(
         if votes.sum() == 0:
             continue
         major = int(np.argmax(votes))
-        close = rows & (sad[:, major] <= best_sad * 1.05 + 0.5)
+        close = rows & (sad[:, major] <= best_sad * _VOTE_RATIO + _VOTE_SLACK)
         distance[close] = (major + 1) * sign
     chosen = np.abs(distance) - 1
     chosen_sad = np.where(distance != 0, sad[np.arange(n), np.maximum(chosen, 0)], np.inf)
