@@ -93,6 +93,74 @@ def test_mgm_same_centre_from_8px_grid_and_full_resolution():
     assert torch.allclose(centres[0, :, 0], expected_x) and torch.allclose(centres[0, :, 1], torch.full((4,), 3.0))
 
 
+def blob_with_texture() -> tuple[torch.Tensor, torch.Tensor]:
+    """Full-resolution motion (1, 8, 64, 64, 2) of a 16-px square on 8-px blocks plus per-pixel texture.
+
+    The square's top-left is (8 + 8 * step, 24) in the frames of tubelet step ``step`` (it moves
+    (4, 0) px per frame). Outside it a +-1 px checkerboard and a +-40 px pixel pair (x = 48, 49,
+    y = 0: on a block's corner, so subsampling would pick it) cancel exactly inside every 8 x 8
+    block: the block average is the square alone, while a per-pixel maximum lands on the pair.
+
+    Returns:
+        (motion, true centres (4, 2) in tokens of 8 px).
+    """
+    motion = torch.zeros(1, 8, 64, 64, 2)
+    ys, xs = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    motion[..., 0] = ((xs + ys) % 2 * 2 - 1).float()  # checkerboard: +-1, sums to 0 per block
+    motion[0, :, 0, 48, 0], motion[0, :, 0, 49, 0] = 40.0, -40.0
+    centres = []
+    for f in range(8):
+        x0 = 8 + 8 * (f // 2)
+        motion[0, f, 24:40, x0 : x0 + 16] = torch.tensor([4.0, 0.0])
+        if f % 2 == 0:
+            centres.append(((x0 + 8) / 8, (24 + 8) / 8))
+    return motion, torch.tensor(centres)
+
+
+def test_mgm_full_resolution_motion_and_its_8px_block_average_give_the_same_mask():
+    full, truth = blob_with_texture()
+    blocks = full.view(1, 8, 8, 8, 8, 8, 2).mean(dim=(3, 5))  # (1, T, 8, 8, 2): 8-px motion vectors
+    assert blocks[0, :, 0, 6].abs().max() == 0 and blocks[0, 0, 4, 1, 0] == 4.0  # pair and texture gone
+    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0)  # motion_block=8 by default
+    from_full = strategy(1, motion=full, generator=seeded())
+    assert torch.equal(from_full, strategy(1, motion=blocks, generator=seeded()))
+    masks = grid(from_full, strategy)[0]
+    for step in range(4):
+        assert torch.allclose(masked_centroid(masks[step]), truth[step].clamp(2, 6), atol=0.5), step
+    # Per pixel (motion_block=0) the strongest motion is the +-40 pair in the top-right corner.
+    per_pixel = grid(
+        make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, motion_block=0)(
+            1, motion=full, generator=seeded()
+        ),
+        strategy,
+    )[0]
+    assert masked_centroid(per_pixel[0])[1] == pytest.approx(2.0, abs=0.5)  # pushed to the top edge
+
+
+def test_mgm_motion_on_blocks_at_least_motion_block_passes_through_unchanged():
+    motion = torch.randn(2, 8, 8, 8, 2, generator=seeded(3)) * 4  # 8-px cells of a 64-px frame
+    coarse = torch.randn(2, 8, 4, 5, 2, generator=seeded(4)) * 4  # 16 x 12.8 px cells
+    for m in (motion, coarse):
+        for block in (8, 4):
+            strategy = make("mgm", SMALL, motion_block=block)
+            assert strategy.block_motion(m) is m
+            assert torch.equal(
+                strategy(2, motion=m, generator=seeded()),
+                make("mgm", SMALL, motion_block=0)(2, motion=m, generator=seeded()),
+            )
+
+
+@pytest.mark.parametrize("grid_size", [(64, 64), (16, 32), (20, 12), (64, 8)])
+def test_mgm_block_motion_is_the_area_average(grid_size):
+    motion = torch.randn(2, 8, *grid_size, 2, generator=seeded(1))
+    pooled = make("mgm", SMALL).block_motion(motion)  # to 8 x 8 blocks, axes at or below 8 kept
+    h_out, w_out = min(grid_size[0], 8), min(grid_size[1], 8)
+    assert pooled.shape == (2, 8, h_out, w_out, 2)
+    flat = motion.reshape(16, *grid_size, 2).permute(0, 3, 1, 2).double()
+    expected = torch.nn.functional.adaptive_avg_pool2d(flat, (h_out, w_out)).permute(0, 2, 3, 1)
+    torch.testing.assert_close(pooled.reshape(16, h_out, w_out, 2).double(), expected, atol=1e-5, rtol=0)
+
+
 def test_mgm_top_k_averages_the_strongest_cells():
     motion = torch.zeros(1, 8, 8, 8, 2)
     motion[0, :, 1, 1, 0] = 9.0  # strongest cell, centre (1.5, 1.5)
@@ -366,6 +434,41 @@ def test_mgm_follows_the_synthetic_square_of_the_video_module():
     motion = torch.from_numpy(moving_square_motion(positions, (64, 64), 16)).unsqueeze(0)
     strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0)
     masks = grid(strategy(1, motion=motion, generator=seeded()), strategy)[0]
+    for step in range(4):
+        frame = 2 * step + 1  # frame 0 has no motion; the tubelet's moving pixels are frame 2s+1's
+        centre = torch.tensor(positions[frame] + 8.0, dtype=torch.float32) / 8
+        assert torch.allclose(masked_centroid(masks[step]), centre.clamp(2, 6), atol=1.0), step
+
+
+@pytest.mark.parametrize("name", ["mgm", "mgmae"])
+def test_flow_estimator_hook_and_flow_method_are_shared(name):
+    strategy = make(name, MGMAE, mask_ratio=0.75)
+    pixels = torch.zeros(1, 8, 3, 64, 64)
+    with pytest.raises(ValueError, match="flow_method"):
+        strategy(1, pixel_values=pixels, generator=seeded())
+    strategy.flow_estimator = lambda pixel_values: translation(8.0, grid_size=64)
+    assert torch.equal(
+        strategy(1, pixel_values=pixels, generator=seeded()),
+        strategy(1, motion=translation(8.0, grid_size=64), generator=seeded()),
+    )
+    assert "flow_estimator" not in strategy.to_dict() and strategy.to_dict()["flow_method"] is None
+    with pytest.raises(ValueError, match="cannot estimate motion"):
+        make("tube", MGMAE).estimate_motion(pixels)
+
+
+def test_mgm_from_pixel_values_follows_the_synthetic_square_with_dis_flow():
+    from mgm_hf.video.flow import estimate_flow_batch
+    from mgm_hf.video.synthetic import moving_square_frames
+
+    frames, positions = moving_square_frames(
+        num_frames=8, size=(64, 64), square_size=16, velocity=(4.0, 2.0), start=(4, 8)
+    )
+    pixels = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)  # (1, T, C, H, W)
+    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, flow_method="dis")
+    from_pixels = strategy(1, pixel_values=pixels, generator=seeded())
+    motion = estimate_flow_batch(pixels, method="dis")  # (1, T, 64, 64, 2), full resolution
+    assert torch.equal(from_pixels, strategy(1, motion=motion, generator=seeded()))
+    masks = grid(from_pixels, strategy)[0]
     for step in range(4):
         frame = 2 * step + 1  # frame 0 has no motion; the tubelet's moving pixels are frame 2s+1's
         centre = torch.tensor(positions[frame] + 8.0, dtype=torch.float32) / 8

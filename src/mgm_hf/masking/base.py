@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
@@ -29,6 +30,12 @@ class MaskingStrategy(ABC):
 
     name: ClassVar[str] = ""
     requires_motion: ClassVar[bool] = False
+    #: Optical-flow backend for :meth:`estimate_motion`; strategies that offer the ``flow_method``
+    #: option set it (through :meth:`check_flow_method`), the others keep None.
+    flow_method: str | None = None
+    #: Hook ``fn(pixel_values (B, T, C, H, W)) -> motion (B, T, H, W, 2)``; wins over ``flow_method``
+    #: and is not part of the config (``to_dict`` does not save it).
+    flow_estimator: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def __init__(self, geometry: MaskGeometry, mask_ratio: float = 0.9) -> None:
         if not isinstance(geometry, MaskGeometry):
@@ -150,9 +157,32 @@ class MaskingStrategy(ABC):
     ) -> torch.Tensor:
         """Returns BoolTensor (B, L) on ``device``; ``motion`` is (B, T, h, w, 2) on ``device`` or None."""
 
+    @staticmethod
+    def check_flow_method(flow_method: str | None) -> str | None:
+        """Validates the ``flow_method`` option: a backend name for ``estimate_flow_batch`` or None."""
+        if flow_method is not None and not isinstance(flow_method, str):
+            raise ValueError(f"flow_method must be a string or None, got {flow_method!r}.")
+        return flow_method
+
     def estimate_motion(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """(B, T, C, H, W) -> motion (B, T, H, W, 2). Strategies that can estimate motion override."""
-        raise ValueError(f"Masking strategy {self.name!r} cannot estimate motion from pixel_values.")
+        """(B, T, C, H, W) -> motion (B, T, H, W, 2), with ``flow_estimator`` or ``flow_method``.
+
+        ``flow_method`` names a backend of ``mgm_hf.video.flow.estimate_flow_batch`` (``"dis"``,
+        ``"dis:medium"``, ``"farneback"``, ``"raft"``, ...). Strategies without the option cannot
+        estimate motion unless ``flow_estimator`` is set.
+        """
+        if self.flow_estimator is not None:
+            return self.flow_estimator(pixel_values)
+        if self.flow_method is None:
+            if "flow_method" in self.option_names():
+                raise ValueError(
+                    f"{self.name} got pixel_values but no motion: pass motion=(B, T, h, w, 2), set the "
+                    "option flow_method (e.g. 'dis'), or set strategy.flow_estimator = fn."
+                )
+            raise ValueError(f"Masking strategy {self.name!r} cannot estimate motion from pixel_values.")
+        from mgm_hf.video.flow import estimate_flow_batch  # lazy: another module, optional backends
+
+        return estimate_flow_batch(pixel_values, method=self.flow_method)
 
     def _check_motion(self, motion: torch.Tensor, batch_size: int) -> torch.Tensor:
         if not torch.is_tensor(motion):

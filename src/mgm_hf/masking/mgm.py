@@ -8,7 +8,7 @@ import torch
 
 from .base import MaskingStrategy
 from .geometry import MaskGeometry
-from .motion_grid import cell_centres, tubelet_magnitude
+from .motion_grid import cell_centres, pool_motion, tubelet_magnitude
 from .rectangles import clamp_rectangles, rectangle_mask, zero_sum_walk
 from .registry import register_masking_strategy
 from .smm import reflect
@@ -47,10 +47,21 @@ class MotionGuidedMasking(MaskingStrategy):
     tokens and zero-sum jitter of w and h (eq. 7, Table 4c). Exactly ``int(mask_ratio * h * w)``
     tokens are masked per time step (see ``rectangles.py`` for the exact-count rule).
 
-    Motion: (B, T, h_m, w_m, 2) on any grid (8-px motion vectors, full-resolution flow, ...).
-    Nearest upsampling (eq. 6) does not change which cells are strongest, so top-k runs on the grid as
-    given and a cell's position is its centre (not the top-left pixel an argmax over the upsampled map
-    would return). Choices the paper leaves open (all options):
+    Motion: (B, T, h_m, w_m, 2) on any grid (8-px motion vectors, full-resolution flow, ...), or
+    ``pixel_values`` with ``flow_method`` set (Table 4b compares optical flow, RAFT-small, with
+    motion vectors as the motion source), or the hook ``strategy.flow_estimator = fn`` (see
+    :meth:`MaskingStrategy.estimate_motion`, shared with ``mgmae``). Nearest upsampling (eq. 6) does
+    not change which cells are strongest, so top-k runs on the grid as given and a cell's position is
+    its centre (not the top-left pixel an argmax over the upsampled map would return). Choices the
+    paper leaves open (all options):
+
+    * ``motion_block``: motion finer than ``motion_block`` pixels (dense optical flow) is first
+      area-averaged to blocks of that size (8 = H.264's motion-vector grid), as a motion-vector block
+      summarises its pixels; motion already on blocks at least that large (the 8-px vector grid or
+      coarser) is used exactly as given. Eq. 6 is written for block motion vectors; the paper does
+      not say how its flow (Table 4b: RAFT-small, 66.0 vs 67.3 % with vectors) was reduced, and
+      relates the drop to flow being per-pixel while the mask is block-wise. Averaging also makes full-resolution flow as cheap as
+      the vector grid. 0 or None uses any grid as given (top-k over single pixels).
 
     * Per tubelet: the magnitude ``|(dx, dy)|`` of the tubelet's frames is averaged
       (``tubelet_reduce="mean"``) or maxed (``"max"``) per cell; ``motion[t]`` counts for frame t.
@@ -77,6 +88,9 @@ class MotionGuidedMasking(MaskingStrategy):
         tubelet_reduce: ``"mean"`` or ``"max"``.
         max_speed: tokens per step for ``no_motion="smm"``.
         count: ``"frame"`` or ``"clip"``.
+        motion_block: pixels per side of the blocks finer motion is averaged to (0 / None: off).
+        flow_method: optical-flow backend for ``pixel_values`` (``"dis"``, ``"raft"``, ...; see
+            ``mgm_hf.video.flow.estimate_flow_batch``), or None.
     """
 
     requires_motion = True
@@ -92,6 +106,8 @@ class MotionGuidedMasking(MaskingStrategy):
         tubelet_reduce: str = "mean",
         max_speed: float = 1.0,
         count: str = "frame",
+        motion_block: int | None = 8,
+        flow_method: str | None = None,
     ) -> None:
         super().__init__(geometry, mask_ratio)
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
@@ -104,6 +120,10 @@ class MotionGuidedMasking(MaskingStrategy):
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
         if not float(motion_threshold) >= 0 or not float(max_speed) >= 0:
             raise ValueError("motion_threshold and max_speed must be >= 0.")
+        if motion_block is not None and (
+            isinstance(motion_block, bool) or not isinstance(motion_block, int) or motion_block < 0
+        ):
+            raise ValueError(f"motion_block must be an integer >= 0 pixels or None, got {motion_block!r}.")
         self.top_k = top_k
         self.size_jitter = float(size_jitter)
         self.no_motion = no_motion
@@ -111,6 +131,8 @@ class MotionGuidedMasking(MaskingStrategy):
         self.tubelet_reduce = tubelet_reduce
         self.max_speed = float(max_speed)
         self.count = count
+        self.motion_block = motion_block
+        self.flow_method = self.check_flow_method(flow_method)
 
     @property
     def num_masked(self) -> int:
@@ -118,14 +140,26 @@ class MotionGuidedMasking(MaskingStrategy):
             return super().num_masked
         return self.geometry.token_grid[0] * self.num_masked_per_frame
 
+    def block_motion(self, motion: torch.Tensor) -> torch.Tensor:
+        """(B, T, h_m, w_m, 2) -> (B, T, h_b, w_b, 2): each axis finer than ``motion_block`` pixels
+        area-averaged to ``H // motion_block`` (``W // motion_block``) cells; the input itself when no
+        axis is (``motion_block`` 0 / None, or motion already on blocks that large)."""
+        if not self.motion_block:
+            return motion
+        height, width = self.geometry.image_size
+        blocks = (max(1, height // self.motion_block), max(1, width // self.motion_block))
+        return pool_motion(motion, blocks)
+
     def motion_centres(self, motion: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """Eq. 7's ``Pool_topK``: (B, T, h_m, w_m, 2) -> centres (B, T', 2) in tokens, has_motion (B, T').
 
-        The centre is the mean position of every cell at least as strong as the k-th strongest, so
-        exact ties (a rigidly moving object, nearest-upsampled blocks) give their middle, not their
-        first cell, with no randomness.
+        Motion finer than ``motion_block`` is block-averaged first (:meth:`block_motion`). The centre
+        is the mean position of every cell at least as strong as the k-th strongest, so exact ties (a
+        rigidly moving object, nearest-upsampled blocks) give their middle, not their first cell, with
+        no randomness.
         """
         g = self.geometry
+        motion = self.block_motion(motion)
         magnitude = tubelet_magnitude(motion, g.tubelet_size, self.tubelet_reduce)  # (B, T', h_m, w_m)
         batch, steps, h_m, w_m = magnitude.shape
         flat = magnitude.reshape(batch, steps, h_m * w_m)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
@@ -107,8 +105,6 @@ class MGMAEMasking(MaskingStrategy):
             raise ValueError(f"inverse_flow_iters must be an integer >= 0, got {inverse_flow_iters!r}.")
         if self.num_masked_per_frame >= geometry.tokens_per_frame:
             raise ValueError(f"mask_ratio {mask_ratio} leaves no visible token per frame; lower it.")
-        if flow_method is not None and not isinstance(flow_method, str):
-            raise ValueError(f"flow_method must be a string or None, got {flow_method!r}.")
         self.base_frame = base_frame
         self.initial_map = initial_map
         self.gaussian_sigma = None if gaussian_sigma is None else float(gaussian_sigma)
@@ -119,26 +115,11 @@ class MGMAEMasking(MaskingStrategy):
         self.exposure_std = float(exposure_std)
         self.map_stride = map_stride
         self.inverse_flow_iters = inverse_flow_iters
-        self.flow_method = flow_method
-        self.flow_estimator: Callable[[torch.Tensor], torch.Tensor] | None = None
+        self.flow_method = self.check_flow_method(flow_method)
 
     @property
     def num_masked(self) -> int:
         return self.geometry.token_grid[0] * self.num_masked_per_frame
-
-    # ------------------------------------------------------------------------------------ motion
-    def estimate_motion(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """(B, T, C, H, W) -> (B, T, H, W, 2) with ``flow_estimator`` or ``flow_method``."""
-        if self.flow_estimator is not None:
-            return self.flow_estimator(pixel_values)
-        if self.flow_method is None:
-            raise ValueError(
-                "mgmae got pixel_values but no motion: pass motion=(B, T, h, w, 2), set the option "
-                "flow_method (e.g. 'dis'), or set strategy.flow_estimator = fn."
-            )
-        from mgm_hf.video.flow import estimate_flow_batch  # lazy: another module, optional backends
-
-        return estimate_flow_batch(pixel_values, method=self.flow_method)
 
     # ----------------------------------------------------------------------------------- volume
     def base_indices(self, batch_size: int, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -165,34 +146,50 @@ class MGMAEMasking(MaskingStrategy):
         sigma = self.gaussian_sigma if self.gaussian_sigma is not None else float(g.patch_size)
         return gaussian_mixture_map(visible, g.patch_size, stride, sigma, self.gaussian_combine).clamp_min(EPS)
 
-    def step_flows(self, cells: torch.Tensor, first: int, last: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-frame warping flows for both time directions (eq. 2), batched over frames.
+    def motion_cells(self, motion: torch.Tensor) -> torch.Tensor:
+        """Motion (B, T, h_m, w_m, 2) in pixels -> (B, T, H_m, W_m, 2) in map cells (H_m = H / map_stride).
+
+        One resampling to the map grid first (nearest up; down, one block-average pass that also
+        divides by ``map_stride``; see :func:`resample_motion`), so finer motion costs one read.
+        """
+        g = self.geometry
+        size = (g.image_size[0] // self.map_stride, g.image_size[1] // self.map_stride)
+        return resample_motion(motion, size, divisor=self.map_stride)
+
+    def inverse_flows(self, cells: torch.Tensor, first: int, last: int) -> tuple[torch.Tensor, int]:
+        """The inverted flows of eq. 2, for the frames that use them, batched over frames.
+
+        ``motion[t]`` warps M_{t-1} to M_t (after the base) and M_t to M_{t-1} (before it). With
+        ``warp="backward"`` the step after the base samples along ``v_{t->t-1} = -motion[t]``
+        (direct) and the step before it along ``v_{t-1->t}``, the inverse of ``motion[t]`` anchored
+        at frame t-1; with ``"forward"`` (splatting, anchored at the source) the step after the base
+        splats along that inverse and the step before it along ``-motion[t]``. Only the frames that
+        are used get inverted: t in [1, last] (backward) or (first, T) (forward).
 
         Args:
             cells: (B, T, H_m, W_m, 2) motion in map cells; ``cells[:, t]`` is anchored at frame t.
             first, last: the smallest and largest base frame of the batch.
 
         Returns:
-            (after, before), each (B, T, H_m, W_m, 2) in cells. ``after[:, t]`` warps M_{t-1} to M_t,
-            ``before[:, t]`` warps M_t to M_{t-1} (both use ``motion[t]``). For ``warp="backward"``,
-            ``after = v_{t->t-1} = -motion[t]`` and ``before = v_{t-1->t}``, the inverse of
-            ``motion[t]`` anchored at frame t-1; for ``"forward"`` (splatting, anchored at the
-            source) ``after`` is that inverse and ``before = -motion[t]``. Only the frames that are
-            used get inverted (t in (first, T) for ``after``, t in [1, last] for ``before``).
+            (inverse (B, hi - lo, H_m, W_m, 2) in cells, lo): ``inverse[:, t - lo]`` inverts ``motion[t]``.
         """
         batch, frames, h, w, _ = cells.shape
         lo, hi = (first + 1, frames) if self.warp == "forward" else (1, last + 1)
-        inverse = torch.zeros_like(cells)
-        if hi > lo:
-            chunk = cells[:, lo:hi].reshape(batch * (hi - lo), h, w, 2)
-            inverse[:, lo:hi] = invert_flow(chunk, self.inverse_flow_iters).reshape(batch, hi - lo, h, w, 2)
-        if self.warp == "backward":
-            return -cells, inverse
-        return inverse, -cells
+        if hi <= lo:
+            return cells.new_zeros(batch, 0, h, w, 2), lo
+        chunk = cells[:, lo:hi].reshape(batch * (hi - lo), h, w, 2)
+        return invert_flow(chunk, self.inverse_flow_iters).reshape(batch, hi - lo, h, w, 2), lo
 
-    def _step(self, source: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-        """Warps (B, 1, H_m, W_m) by ``flow`` (B, H_m, W_m, 2) in cells, per ``warp``."""
-        return backward_warp(source, flow) if self.warp == "backward" else forward_warp(source, flow)
+    def _step(self, source: torch.Tensor, cells: torch.Tensor, inverse: tuple[torch.Tensor, int], t: int,
+              after: bool) -> torch.Tensor:
+        """Warps ``source`` (B, 1, H_m, W_m) with ``motion[t]``: from frame t-1 to t (``after``, the
+        side after the base) or from t to t-1, per ``warp`` (see :meth:`inverse_flows`)."""
+        backward = self.warp == "backward"
+        if backward == after:  # the direct flow -motion[t], negated on the fly (exact)
+            flow = cells[:, t]
+            return backward_warp(source, flow, flow_scale=-1.0) if backward else forward_warp(source, -flow)
+        flow = inverse[0][:, t - inverse[1]]
+        return backward_warp(source, flow) if backward else forward_warp(source, flow)
 
     def _fill(self, warped: torch.Tensor, source: torch.Tensor, base: torch.Tensor,
               noise: torch.Tensor | None) -> torch.Tensor:
@@ -220,31 +217,33 @@ class MGMAEMasking(MaskingStrategy):
         device = motion.device if device is None else torch.device(device)
         motion = motion.to(device).float()
         batch, frames = motion.shape[:2]
-        stride = self.map_stride
-        size = (g.image_size[0] // stride, g.image_size[1] // stride)
-        cells = resample_motion(motion, size) / stride  # (B, T, H_m, W_m, 2) in map cells
+        size = (g.image_size[0] // self.map_stride, g.image_size[1] // self.map_stride)
+        cells = self.motion_cells(motion)  # (B, T, H_m, W_m, 2) in map cells
         base_index = self.base_indices(batch, generator, device)  # (B,)
         base = self.initial_maps(batch, generator, device).unsqueeze(1)  # (B, 1, H_m, W_m)
         noise = None
         if self.hole_fill == "random":
             noise = self.rand((batch, frames, 1, *size), generator, device)
         first, last = int(base_index.min()), int(base_index.max())
-        after, before = self.step_flows(cells, first, last)
-        volume = base.expand(batch, frames, *size).clone()
-        current = base
-        for t in range(first + 1, frames):  # after the base: t-1 -> t with motion[t]
-            active = (t > base_index).view(batch, 1, 1, 1)
-            warped = self._fill(self._step(current, after[:, t]), current, base,
-                                None if noise is None else noise[:, t])
-            current = torch.where(active, warped, base)
-            volume[:, t] = torch.where(active[:, 0], current[:, 0], volume[:, t])
-        current = base
-        for t in range(last - 1, -1, -1):  # before the base: t+1 -> t with motion[t+1]
-            active = (t < base_index).view(batch, 1, 1, 1)
-            warped = self._fill(self._step(current, before[:, t + 1]), current, base,
-                                None if noise is None else noise[:, t])
-            current = torch.where(active, warped, base)
-            volume[:, t] = torch.where(active[:, 0], current[:, 0], volume[:, t])
+        inverse = self.inverse_flows(cells, first, last)
+        shared = first == last  # one base frame for the whole batch: every step is active in every clip
+        if shared:
+            volume = base.new_empty(batch, frames, *size)
+            volume[:, first] = base[:, 0]
+        else:
+            volume = base.expand(batch, frames, *size).clone()
+        for after, steps in ((True, range(first + 1, frames)), (False, range(last - 1, -1, -1))):
+            current = base  # after the base: t-1 -> t with motion[t]; before it: t+1 -> t with motion[t+1]
+            for t in steps:
+                warped = self._step(current, cells, inverse, t if after else t + 1, after)
+                warped = self._fill(warped, current, base, None if noise is None else noise[:, t])
+                if shared:
+                    current = warped
+                    volume[:, t] = warped[:, 0]
+                    continue
+                active = ((t > base_index) if after else (t < base_index)).view(batch, 1, 1, 1)
+                current = torch.where(active, warped, base)
+                volume[:, t] = torch.where(active[:, 0], current[:, 0], volume[:, t])
         return volume
 
     # ---------------------------------------------------------------------------------- tokens

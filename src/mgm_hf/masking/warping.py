@@ -30,23 +30,37 @@ def _identity_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> 
     return grid, torch.tensor([2.0 / w, 2.0 / h], device=device, dtype=dtype)
 
 
-def _sampling_grid(flow: torch.Tensor) -> torch.Tensor:
-    """(N, h, w, 2) cell offsets -> grid_sample's normalised grid for ``p + flow(p)``."""
-    identity, scale = _identity_grid(flow.shape[1], flow.shape[2], flow.device, flow.dtype)
+def _sampling_grid(flow: torch.Tensor, flow_scale: float = 1.0) -> torch.Tensor:
+    """(N, h, w, 2) cell offsets -> grid_sample's normalised grid for ``p + flow_scale * flow(p)``.
+
+    ``flow_scale`` multiplies the cells -> units factors (exact for -1: a negated flow without a copy).
+    When each map row of ``flow`` is contiguous the sum runs on (N, h, w * 2) rows, so the
+    vectorised loop is not cut into runs of 2 by broadcasting; every element gets the same
+    ``identity + flow * scale`` either way.
+    """
+    n, h, w, _ = flow.shape
+    identity, scale = _identity_grid(h, w, flow.device, flow.dtype)
+    if flow_scale != 1.0:
+        scale = scale * flow_scale
+    if flow.stride()[1:] == (w * 2, 2, 1):
+        rows = torch.addcmul(identity.view(1, h, w * 2), flow.view(n, h, w * 2), scale.repeat(w))
+        return rows.view(n, h, w, 2)
     return torch.addcmul(identity, flow, scale)
 
 
-def backward_warp(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """``out(p) = values(p + flow(p))`` (bilinear, zeros padding).
+def backward_warp(values: torch.Tensor, flow: torch.Tensor, flow_scale: float = 1.0) -> torch.Tensor:
+    """``out(p) = values(p + flow_scale * flow(p))`` (bilinear, zeros padding).
 
     Args:
         values: (N, C, h, w).
         flow: (N, h, w, 2) in cells, anchored at the output.
+        flow_scale: factor on the flow (-1: warp along the negated flow without copying it).
 
     Returns:
         (N, C, h, w).
     """
-    return F.grid_sample(values, _sampling_grid(flow), mode="bilinear", padding_mode="zeros", align_corners=False)
+    grid = _sampling_grid(flow, flow_scale)
+    return F.grid_sample(values, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def invert_flow(flow: torch.Tensor, iterations: int) -> torch.Tensor:
