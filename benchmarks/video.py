@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mgm_hf.video import read_clip, write_moving_square_video
+from mgm_hf.video import MotionCache, read_clip, write_moving_square_video
 
 MODES = {
     "plain decode": {"motion": "none"},
@@ -82,7 +82,8 @@ def time_modes(
 def time_pipeline(
     path: Path, repeats: int, batch: int, num_frames: int, stride: int
 ) -> dict[str, float] | None:
-    """CPU seconds per batch: decode + pretraining transform + collate with masks, tube vs mgm."""
+    """CPU seconds per batch: decode + pretraining transform + collate with masks, tube vs mgm (live
+    motion vectors, and vectors from a MotionCache)."""
     try:
         import torch
 
@@ -93,26 +94,29 @@ def time_pipeline(
         print(f"(whole-sample benchmark skipped: {err})")
         return None
     sizes = {"num_frames": num_frames, "image_size": 224, "patch_size": 16, "tubelet_size": 2}
+    tube = build_masking_strategy({"name": "tube", "mask_ratio": 0.9}, **sizes)
+    mgm = build_masking_strategy({"name": "mgm", "mask_ratio": 0.9}, **sizes)
+    cache = MotionCache(path.parent / "pipeline_cache", motion="auto", grid=8)
+    cache.precompute([path])
     setups = {
-        "tube  (decode, no motion)": (
-            "none",
-            build_masking_strategy({"name": "tube", "mask_ratio": 0.9}, **sizes),
-        ),
-        "mgm   (decode + vectors)": (
-            "auto",
-            build_masking_strategy({"name": "mgm", "mask_ratio": 0.9}, **sizes),
-        ),
+        "tube (decode, no motion)": ("none", {}, tube),
+        "mgm  (decode + vectors)": ("auto", {}, mgm),
+        "mgm  (cached vectors)": ("auto", {"motion_cache": cache}, mgm),
     }
     rows = {"path": [str(path)] * batch, "label": [0] * batch}
     samples: dict[str, list[float]] = {name: [] for name in setups}
     pipelines = {
         name: (
             VideoTransform(
-                pretrain_transform(224), num_frames=num_frames, frame_stride=stride, motion=motion
+                pretrain_transform(224),
+                num_frames=num_frames,
+                frame_stride=stride,
+                motion=motion,
+                read_kwargs=read_kwargs,
             ),
             VideoCollator(strategy, seed=0),
         )
-        for name, (motion, strategy) in setups.items()
+        for name, (motion, read_kwargs, strategy) in setups.items()
     }
     for transform, collate in pipelines.values():  # warm-up
         out = transform(rows)
@@ -154,6 +158,11 @@ def main() -> None:
             modes = dict(MODES)
             if label != "prepare --exact-motion":
                 modes.pop("+ vectors, adjacent*")  # wrong on such streams (DESIGN.md): not offered
+            cache = MotionCache(Path(tmp) / f"cache{number}", motion="auto", grid=8)
+            begin = time.process_time()
+            cache.precompute([path])
+            precompute_cpu = time.process_time() - begin
+            modes["+ cached vectors**"] = {"motion": "auto", "motion_cache": cache}
             times = time_modes(path, starts, args.repeats, args.num_frames, args.stride, modes)
             base_wall, base_cpu = times["plain decode"]
             print(f"{label}:{'wall ms/clip':>27s}{'ratio':>8s}{'CPU ms/clip':>14s}{'ratio':>8s}")
@@ -161,6 +170,9 @@ def main() -> None:
                 print(
                     f"  {name:22s} {wall * 1e3:10.1f} {wall / base_wall:8.2f}x {cpu * 1e3:11.1f} {cpu / base_cpu:8.2f}x"
                 )
+            print(
+                f"  ** MotionCache.precompute, whole {args.frames}-frame video, once: {precompute_cpu * 1e3:.0f} ms CPU"
+            )
         print(
             "  * mv_reference='adjacent' skips the reference-distance search: right only for streams "
             "encoded with one reference and no B-frames (mgm-hf prepare --exact-motion)"
