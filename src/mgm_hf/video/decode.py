@@ -363,14 +363,15 @@ def _clips_from_cache(
     missing = sorted(rgb_needed - decoded.rgb.keys())
     if missing:
         raise VideoReadError(path, f"truncated or corrupt: frame {missing[0]} could not be decoded")
-    fields = {j: per_frame[j].astype(np.float32) for j in range(len(per_frame))}
     zero = np.zeros(per_frame.shape[1:], np.float32)
+
+    def field(j: int) -> np.ndarray:
+        return per_frame[j].astype(np.float32) if j < len(per_frame) else zero
+
     clips = []
     for plan in plans:
         motion = [
-            zero
-            if a >= b
-            else compose_steps([fields.get(j, zero) for j in range(int(a) + 1, int(b) + 1)], cell)
+            zero if a >= b else compose_steps([field(j) for j in range(int(a) + 1, int(b) + 1)], cell)
             for a, b in zip(plan.starts, plan.indices)
         ]
         frames = np.stack([decoded.rgb[int(i)] for i in plan.indices])
