@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mgm_hf.data.builtin_motion import BuiltinMotionSpec, builtin_motion_dataset
+from mgm_hf.data.failures import FailureTracker
 
 logger = logging.getLogger(__name__)
 
@@ -79,25 +80,40 @@ class VideoClipDataset(Dataset):
         masking: a ``MaskingStrategy``; masks are made here, one per clip, when given.
         motion: what ``read_clip`` should return as motion (``"auto"``, ``"motion_vectors"``,
             ``"optical_flow"``, ``"none"``).
+        max_failure_rate: share of unreadable videos tolerated (each logged and skipped, the data
+            package's policy) before :class:`~mgm_hf.data.failures.TooManyFailuresError` stops the run.
+
+    Masks are made per clip here (not per batch in a collator) from the clip's own seeded generator,
+    so a clip's mask never depends on its batch neighbours: that is what makes resume exact.
     """
 
     def __init__(self, items: Sequence[VideoItem], *, num_frames: int, frame_stride: int, motion: str,
-                 transform: Callable, masking: Any = None) -> None:
+                 transform: Callable, masking: Any = None, max_failure_rate: float = 0.05) -> None:
         self.items = list(items)
         self.num_frames = num_frames
         self.frame_stride = frame_stride
         self.motion = motion
         self.transform = transform
         self.masking = masking
+        self.failures = FailureTracker(max_failure_rate=max_failure_rate)
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int) -> dict[str, Any] | None:
+        """The sample, or None when the video cannot be read (logged and counted by
+        ``self.failures``, the data package's policy; :func:`collate` drops it)."""
+        from mgm_hf.data.video_transform import DECODE_ERRORS
+
         item = self.items[index]
         generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
-        clip = read_clip_at(item.path, self.num_frames, self.frame_stride, self.motion, generator)
-        frames, motion = self.transform(clip.frames, clip.motion, generator)
+        try:
+            clip = read_clip_at(item.path, self.num_frames, self.frame_stride, self.motion, generator)
+            frames, motion = self.transform(clip.frames, clip.motion, generator)
+        except DECODE_ERRORS as err:
+            self.failures.failure(item.path, f"{type(err).__name__}: {err}")
+            return None
+        self.failures.success()
         sample: dict[str, Any] = {"pixel_values": frames, "labels": item.label, "sample_index": index}
         if motion is not None:
             sample["motion"] = torch.as_tensor(motion, dtype=torch.float32)
@@ -110,16 +126,18 @@ class VideoClipDataset(Dataset):
         return sample
 
 
-def collate(samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-    """Stacks samples into a batch (every key present in the first sample)."""
+def collate(samples: list[dict[str, Any] | None]) -> dict[str, torch.Tensor]:
+    """Stacks samples into a batch, dropping the None of videos that failed to decode."""
+    good = [s for s in samples if s is not None]
+    if len(good) < len(samples):
+        logger.info("Dropped %d failed video(s) from a batch of %d.", len(samples) - len(good), len(samples))
+    if not good:
+        raise RuntimeError(f"Every video of a batch of {len(samples)} failed to decode (see the warnings above).")
     batch: dict[str, torch.Tensor] = {}
-    for key in samples[0]:
-        values = [s[key] for s in samples]
+    for key in good[0]:
+        values = [s[key] for s in good]
         batch[key] = torch.stack(values) if torch.is_tensor(values[0]) else torch.as_tensor(values)
     return batch
-
-
-
 
 
 class MultiViewDataset(Dataset):
