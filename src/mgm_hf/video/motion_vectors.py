@@ -21,11 +21,9 @@ Decode with ``thread_type`` SLICE or NONE: frame threading corrupts exported vec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 
 import av
-import cv2
 import numpy as np
 
 from .motion_ops import fill_missing
@@ -63,6 +61,19 @@ _NO_VECTORS = np.zeros(
     0, np.dtype(_MV_FIELDS, align=True)
 )  # a frame without vectors (I-frame): all cells NaN
 _NO_VALUES = np.zeros((0, 2), np.float32)
+
+try:  # a container that the frame does not cache (see frame_vectors)
+    from av.sidedata.sidedata import SideDataContainer as _SideDataContainer
+
+    def _side_data(frame: av.VideoFrame) -> Mapping:
+        return _SideDataContainer(frame)
+
+except ImportError:  # pragma: no cover - other PyAV layouts: the cached property (GC-dependent)
+
+    def _side_data(frame: av.VideoFrame) -> Mapping:
+        return frame.side_data
+
+
 _SAD_SAMPLES = 4  # luma samples per block side used for the distance test
 _PROBE_BLOCKS = 48  # blocks probed at every candidate distance before testing all blocks
 _VOTE_RATIO, _VOTE_SLACK = 1.05, 0.5  # a block this close to its best match follows the frame majority
@@ -70,11 +81,19 @@ _VOTE_RATIO, _VOTE_SLACK = 1.05, 0.5  # a block this close to its best match fol
 
 def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
     """The frame's exported motion vectors as a numpy structured array (fields ``source, w, h,
-    src_x, src_y, dst_x, dst_y, flags, motion_x, motion_y, motion_scale``), or None (no side data)."""
-    side = frame.side_data.get("MOTION_VECTORS")
+    src_x, src_y, dst_x, dst_y, flags, motion_x, motion_y, motion_scale``), or None (no side data).
+
+    The vectors are copied out and no reference to the frame survives the call. PyAV's
+    ``frame.side_data`` property caches a container on the frame that points back at it: a reference
+    cycle that keeps every such frame, its buffers and its *decoder with its slice threads* alive
+    until Python's cyclic GC runs. Measured: each clip read leaked 8 threads; a process forked
+    meanwhile (DataLoader "fork" workers) deadlocked when its own GC freed the inherited decoder
+    and waited for threads that do not exist in the child. A private container has no such cycle.
+    """
+    side = _side_data(frame).get("MOTION_VECTORS")
     if side is None:
         return None
-    vectors = side.to_ndarray()
+    vectors = side.to_ndarray().copy()  # a view would keep the side data, hence the frame, alive
     return vectors if len(vectors) else None
 
 
@@ -87,34 +106,40 @@ def frame_luma(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-@contextmanager
-def _cv2_single_thread() -> Iterator[None]:
-    """Runs OpenCV single-threaded: its thread pool costs more than it saves on the many tiny remaps
-    here, and fights the decoder's threads (measured 1.7x slower on a loaded 2-core machine)."""
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(previous)
-
-
 def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear samples (OpenCV remap, replicated border) of a uint8 ``(H, W)`` image at float32
-    coordinates of shape ``(N, S, S)``; returns int16 ``(N, S, S)``."""
-    n, s1, s2 = x.shape
-    if n == 0:
-        return np.zeros(x.shape, np.int16)
-    out = cv2.remap(
-        image, x.reshape(n * s1, s2), y.reshape(n * s1, s2), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    return out.reshape(n, s1, s2).astype(np.int16)
+    """Bilinear samples (replicated border) of a uint8 ``(H, W)`` image at float32 coordinates of
+    shape ``(N, S, S)``; returns float32 ``(N, S, S)``.
+
+    Plain numpy gathers rather than ``cv2.remap``: the maps are tiny (a few thousand points), and
+    OpenCV's thread pool must not be involved here. Toggling ``cv2.setNumThreads`` around every call
+    restarted the pool and left processes forked afterwards (DataLoader workers) deadlocked inside
+    OpenCV; this module never touches OpenCV's threading state.
+    """
+    if x.size == 0:
+        return np.zeros(x.shape, np.float32)
+    h, w = image.shape
+    flat = image.reshape(-1) if image.flags.c_contiguous else np.ascontiguousarray(image).reshape(-1)
+    x = np.clip(x, 0.0, w - 1.0)
+    y = np.clip(y, 0.0, h - 1.0)
+    x0 = np.minimum(x.astype(np.int32), max(w - 2, 0))  # x >= 0: truncation is floor
+    y0 = np.minimum(y.astype(np.int32), max(h - 2, 0))
+    fx = x - x0
+    fy = y - y0
+    i00 = y0 * w + x0
+    dx = 1 if w > 1 else 0
+    dy = w if h > 1 else 0
+    a = flat[i00].astype(np.float32)
+    b = flat[i00 + dx].astype(np.float32)
+    c = flat[i00 + dy].astype(np.float32)
+    d = flat[i00 + dy + dx].astype(np.float32)
+    top = a + (b - a) * fx
+    return top + ((c + (d - c) * fx) - top) * fy
 
 
 def _mad(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean absolute difference per block of int16 ``(N, S, S)`` samples -> float32 ``(N,)``."""
+    """Mean absolute difference per block of float32 ``(N, S, S)`` samples -> float32 ``(N,)``."""
     n, s1, s2 = a.shape
-    return np.abs(a - b).reshape(n, s1 * s2).sum(axis=1, dtype=np.float32) * np.float32(1.0 / (s1 * s2))
+    return np.abs(a - b).reshape(n, s1 * s2).mean(axis=1, dtype=np.float32)
 
 
 def _plausible_distances(
@@ -434,10 +459,7 @@ class MotionVectorTracker:
                 for off in range(-self.max_distance, self.max_distance + 1)
                 if off != 0 and index + off in self._luma and index + off <= horizon
             }
-            with _cv2_single_thread():
-                distances, sad = reference_distances(
-                    self._luma[index], vectors, references, self.max_distance
-                )
+            distances, sad = reference_distances(self._luma[index], vectors, references, self.max_distance)
             values = vector_motion(vectors, distances)
             values[~drop_unused_predictions(vectors, sad)] = np.nan
             self._done[index] = (vectors, values)
