@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sampling", choices=["dense", "segments"], default=None,
                         help="temporal views: dense clips (K400) or TSN segments (SSv2); default from --views")
     parser.add_argument("--short_side", type=int, default=None, help="resize before cropping (default: crop size)")
-    add_data_args(parser)
+    add_data_args(parser, training=False)
     add_run_args(parser, output_dir="outputs/evaluate")
     return parser.parse_args(argv)
 
@@ -57,12 +57,13 @@ def main(argv: list[str] | None = None) -> None:
     with accelerator.main_process_first():
         name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
         items, class_names = list_videos(name, root, args.validation_split)
-    model = VideoMAEForVideoClassification.from_pretrained(args.model_name_or_path).eval()
+    overrides = {"num_frames": args.num_frames} if args.num_frames else {}
+    model = VideoMAEForVideoClassification.from_pretrained(args.model_name_or_path, **overrides).eval()
     if model.config.num_labels != len(class_names):
         raise ValueError(f"The model has {model.config.num_labels} classes, the dataset {len(class_names)}.")
     size = model.config.image_size
     dataset = MultiViewDataset(
-        items, num_frames=args.num_frames or model.config.num_frames, frame_stride=args.frame_stride,
+        items, num_frames=model.config.num_frames, frame_stride=args.frame_stride,
         num_temporal_views=temporal, sampling=sampling,
         spatial_transforms=eval_transforms(size, num_crops=crops, short_side=args.short_side,
                                            motion_cell=min(8, size // 4)),

@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--probe_learning_rate", type=float, default=1e-2)
     parser.add_argument("--probe_weight_decay", type=float, default=0.0)
     parser.add_argument("--probe_batch_size", type=int, default=64)
-    add_data_args(parser)
+    add_data_args(parser, training=False)
     add_run_args(parser, output_dir="outputs/linear_probe")
     return parser.parse_args(argv)
 
@@ -89,9 +89,11 @@ def main(argv: list[str] | None = None) -> None:
         name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
         train_items, class_names = list_videos(name, root, args.train_split)
         val_items, _ = list_videos(name, root, args.validation_split)
-    encoder = MGMVideoMAE.from_pretrained(args.model_name_or_path).videomae.eval().requires_grad_(False)
+    overrides = {"num_frames": args.num_frames} if args.num_frames else {}
+    pretrained = MGMVideoMAE.from_pretrained(args.model_name_or_path, **overrides)
+    encoder = pretrained.videomae.eval().requires_grad_(False)
     config = encoder.config
-    num_frames = args.num_frames or config.num_frames
+    num_frames = config.num_frames
     views = eval_transforms(config.image_size, num_crops=1, motion_cell=min(8, config.image_size // 4))
 
     def loader(items):  # type: ignore[no-untyped-def]

@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     optimizer = build_adamw(param_groups(model, args.weight_decay), lr, betas=(args.adam_beta1, args.adam_beta2))
     model, optimizer, dataloader = accelerator.prepare(model, optimizer, dataloader)
 
+    if len(dataloader) == 0:
+        raise ValueError(f"{len(dataset)} clips cannot fill one batch of {args.per_device_batch_size} per process.")
     steps_per_epoch = math.ceil(len(dataloader) / args.gradient_accumulation_steps)
     max_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
     num_epochs = math.ceil(max_steps / steps_per_epoch)
@@ -239,7 +241,8 @@ def main(argv: list[str] | None = None) -> None:
     if accelerator.is_main_process:
         unwrapped.save_pretrained(args.output_dir, state_dict=state_dict, safe_serialization=True)
         results = {"train_loss": loss, "first_step_loss": first_loss, "train_steps": step,
-                   "total_batch_size": total_batch_size, "train_runtime_s": round(time.time() - start_time, 1)}
+                   "total_batch_size": total_batch_size, "train_runtime_s": round(time.time() - start_time, 1),
+                   "pictures_available": bool(pictures and pictures.available)}
         save_run_files(args.output_dir, vars(args), results=results, config=unwrapped.config)
         if args.push_to_hub:
             push_run_to_hub(args.output_dir, args.hub_model_id, template=args.hub_card_template,

@@ -16,8 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 # 6 classes × 3 train / 1 validation clips of 16 frames at 32×32 px; the model sees 4 frames.
-DATA = ["--builtin_train_per_class", "3", "--builtin_validation_per_class", "1", "--builtin_num_frames", "16",
-        "--builtin_size", "32", "--image_size", "32", "--num_frames", "4", "--report_to", "none"]
+BUILTIN = ["--builtin_train_per_class", "3", "--builtin_validation_per_class", "1", "--builtin_num_frames", "16",
+           "--builtin_size", "32", "--report_to", "none"]
+DATA = [*BUILTIN, "--image_size", "32", "--num_frames", "4"]
 PRETRAIN = [*DATA, "--per_device_batch_size", "4", "--max_train_steps", "6", "--picture_steps", "0"]
 
 
@@ -50,7 +51,7 @@ def pretrained(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
     """An uninterrupted 6-step pretraining run with a checkpoint every 2 steps."""
     out = tmp_path_factory.mktemp("runs") / "pretrain"
     launch("pretrain.py", [*PRETRAIN, "--output_dir", str(out), "--checkpointing_steps", "2",
-                           "--checkpoints_total_limit", "2"], env)
+                           "--checkpoints_total_limit", "2", "--picture_steps", "3"], env)
     return out
 
 
@@ -65,6 +66,9 @@ def test_pretrain_writes_a_loadable_model(pretrained: Path) -> None:
     # --checkpoints_total_limit 2 keeps the two newest complete checkpoints.
     assert sorted(p.name for p in pretrained.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-6"]
     assert json.loads((pretrained / "training_args.json").read_text())["masking"] == "mgm"
+    # mask/reconstruction pictures every 3 steps (through mgm_hf.visualization)
+    assert sorted(p.name for p in (pretrained / "pictures").iterdir()) == ["step-3.png", "step-6.png"]
+    assert json.loads((pretrained / "all_results.json").read_text())["pictures_available"] is True
 
 
 def test_resume_gives_bit_identical_losses(pretrained: Path, env: dict[str, str], tmp_path: Path) -> None:
@@ -105,12 +109,12 @@ def test_finetune_probe_and_multiview_evaluation(pretrained: Path, env: dict[str
     assert results["num_videos"] == 6 and 0.0 <= results["top1"] <= results["top5"] <= 1.0
     assert (finetuned / "checkpoint-3" / "COMPLETE").is_file()
 
-    out = launch("linear_probe.py", [*DATA, "--model_name_or_path", str(pretrained), "--output_dir",
+    out = launch("linear_probe.py", [*BUILTIN, "--model_name_or_path", str(pretrained), "--output_dir",
                                      str(tmp_path / "probe"), "--probe_epochs", "5"], env)
     probe = json.loads((tmp_path / "probe" / "probe_results.json").read_text())
     assert 0.0 <= probe["validation"]["top1"] <= 1.0
 
-    out = launch("evaluate.py", [*DATA, "--model_name_or_path", str(finetuned), "--output_dir",
+    out = launch("evaluate.py", [*BUILTIN, "--model_name_or_path", str(finetuned), "--output_dir",
                                  str(tmp_path / "eval"), "--views", "ssv2"], env)
     assert "2×3 views" in out
     evaluated = json.loads((tmp_path / "eval" / "eval_results.json").read_text())

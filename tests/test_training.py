@@ -129,3 +129,14 @@ def test_unreadable_videos_are_skipped_and_logged(tmp_path, caplog) -> None:  # 
     assert batch["pixel_values"].shape[0] == 2 and batch["sample_index"].tolist() == [0, 1]
     with pytest.raises(RuntimeError, match="failed to decode"):
         collate([None, None])
+
+
+def test_pictures_unavailable_is_logged_not_silent(tmp_path, caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from mgm_hf.training.pictures import PictureLogger
+
+    monkeypatch.setitem(sys.modules, "mgm_hf.visualization", None)  # import fails
+    monkeypatch.delattr("mgm_hf.visualization", raising=False)
+    pictures = PictureLogger(str(tmp_path), every=1)
+    assert not pictures.available and "pictures are unavailable" in caplog.text

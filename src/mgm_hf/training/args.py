@@ -20,7 +20,9 @@ def json_dict(text: str) -> dict[str, Any]:
     return value
 
 
-def add_data_args(parser: argparse.ArgumentParser, num_frames: int | None = None, frame_stride: int = 2) -> None:
+def add_data_args(parser: argparse.ArgumentParser, frame_stride: int = 2, training: bool = True) -> None:
+    """Dataset, clip and batch options; ``training=False`` (feature extraction, testing) leaves out
+    the augmentation and input-size options, which then come from the model."""
     group = parser.add_argument_group("data")
     group.add_argument("--dataset_name", default=None,
                        help="dataset loader name (e.g. videofolder, ssv2, k400); default: the built-in motion dataset")
@@ -32,18 +34,18 @@ def add_data_args(parser: argparse.ArgumentParser, num_frames: int | None = None
     group.add_argument("--builtin_validation_per_class", type=int, default=BuiltinMotionSpec.validation_per_class)
     group.add_argument("--builtin_num_frames", type=int, default=BuiltinMotionSpec.num_frames)
     group.add_argument("--builtin_size", type=int, default=BuiltinMotionSpec.size)
-    group.add_argument("--num_frames", type=int, default=num_frames,
-                       help="frames per clip (default: the model's num_frames)")
+    group.add_argument("--num_frames", type=int, default=None, help="frames per clip (default: the model's)")
     group.add_argument("--frame_stride", type=int, default=frame_stride,
                        help="temporal stride between sampled frames (papers: 4 on K400, 2 on SSv2)")
-    group.add_argument("--image_size", type=int, default=None, help="crop size (default: the model's image_size)")
-    group.add_argument("--no_flip", action="store_true", help="no horizontal flip (SSv2: direction is the label)")
+    if training:
+        group.add_argument("--image_size", type=int, default=None, help="crop size (default: the model's)")
+        group.add_argument("--no_flip", action="store_true", help="no horizontal flip (SSv2: direction is the label)")
     group.add_argument("--per_device_batch_size", type=int, default=8)
     group.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes")
 
 
 def add_optim_args(parser: argparse.ArgumentParser, base_lr: float | None, betas: tuple[float, float],
-                   weight_decay: float = 0.05, warmup_epochs: float = 0.0, epochs: int = 1) -> None:
+                   weight_decay: float = 0.05, warmup_epochs: float | None = 0.0, epochs: int | None = 1) -> None:
     group = parser.add_argument_group("optimisation (the papers' AdamW recipe)")
     group.add_argument("--base_learning_rate", type=float, default=base_lr,
                        help="lr = base_learning_rate × total batch size / 256 (default: the papers' "

@@ -109,7 +109,7 @@ def cosine_schedule(
 # The papers' base learning rates (lr = base × total batch / 256) and the one we use for the tiny CPU
 # model, whose runs are short with batches of ~8 (the papers' rule would give lr ~1e-5 there).
 PAPER_BASE_LR = {"pretrain": 1.5e-4, "finetune": 5e-4, "linear_probe": 0.1}
-TINY_BASE_LR = {"pretrain": 3.2e-2, "finetune": 3.2e-2, "linear_probe": 0.1}
+TINY_BASE_LR = {"pretrain": 3.2e-2, "finetune": 1e-2, "linear_probe": 0.1}
 TINY_MAX_WIDTH = 128
 
 
