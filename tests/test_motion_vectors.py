@@ -198,6 +198,32 @@ def test_rasterise_places_blocks_on_the_grid():
     assert np.isnan(field[1, 2]).all()
 
 
+def test_rasterise_macroblocks_match_their_four_quarters():
+    """Aligned 16x16 blocks take a faster path; it must equal the same blocks cut into 8x8 quarters,
+    including blocks sticking out of a frame whose size is no multiple of 16 and blocks exported
+    twice (bi-prediction averages)."""
+    rng = np.random.default_rng(3)
+    frame_size = (44, 60)  # 16-px blocks in the last row and column stick out
+    rows, quarters, values = [], [], []
+    for _ in range(3):  # each position twice: two vectors for one block
+        for by in range(0, 48, 16):
+            for bx in range(0, 64, 16):
+                value = rng.normal(size=2)
+                rows.append((-1, 16, 16, bx + 8, by + 8, 0, 0))
+                values.append(value)
+                for qy in (0, 8):
+                    for qx in (0, 8):
+                        quarters.append((-1, 8, 8, bx + qx + 4, by + qy + 4, 0, 0))
+    values = np.array(values, np.float32)
+    values[rng.random(len(values)) < 0.2] = np.nan
+    quarter_values = np.repeat(values, 4, axis=0)
+    whole = rasterise(_vectors(rows), values, frame_size, grid=8)
+    split = rasterise(_vectors(quarters), quarter_values, frame_size, grid=8)
+    assert whole.shape == (6, 8, 2)
+    np.testing.assert_allclose(whole, split, rtol=1e-6, atol=1e-6)
+    assert np.isnan(whole).any() and not np.isnan(whole).all()
+
+
 def test_vector_sign_and_distance():
     # A block whose content came from 6 px to the left, 2 frames back: it moves +3 px per frame.
     # A block whose content goes 6 px to the right 2 frames ahead: also +3 px per frame.
@@ -217,6 +243,16 @@ def test_reference_distance_found_by_pixels():
     distances, sad = reference_distances(frames[0], vectors, refs, max_distance=4)
     np.testing.assert_array_equal(distances, [-3, 2])
     assert np.all(sad < 1.0)
+
+
+def test_reference_distance_of_static_vectors_only():
+    """Nothing moves: no block needs samples; zero vectors take the nearest reference."""
+    rng = np.random.default_rng(1)
+    frame = rng.uniform(0, 255, (32, 48)).astype(np.uint8)
+    vectors = _vectors([(-1, 16, 16, 8, 8, 0, 0), (-1, 16, 16, 24, 8, 0, 0)])
+    distances, sad = reference_distances(frame, vectors, {-1: frame, -2: frame}, max_distance=4)
+    np.testing.assert_array_equal(distances, [-1, -1])
+    assert np.all(np.isfinite(sad))
 
 
 def test_stale_direction_of_a_b_block_is_dropped():
@@ -241,6 +277,22 @@ def test_adjacent_mode_is_exact_for_one_reference_encodes(tmp_path):
         np.testing.assert_allclose(
             _square_median(clip.motion[t], video.positions[index]), (4.0, -2.0), atol=TOL
         )
+
+
+def test_static_video_reads_zero_motion(tmp_path):
+    """Every vector zero (nothing to search in a whole batch of frames): zero motion, no error."""
+    video = write_moving_square_video(
+        tmp_path / "static.mp4",
+        options={"bf": "2", "g": "12", "threads": "1"},
+        num_frames=24,
+        size=SIZE,
+        square_size=SQUARE,
+        velocity=(0.0, 0.0),
+        start=(40, 40),
+    )
+    clip = read_clip(video.path, 6, 3, start_frame=3, motion="motion_vectors")
+    assert clip.motion_source == "motion_vectors"
+    np.testing.assert_allclose(clip.motion, 0.0, atol=0.25)
 
 
 def test_all_intra_stream_falls_back_to_flow(tmp_path):
