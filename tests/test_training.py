@@ -140,3 +140,15 @@ def test_pictures_unavailable_is_logged_not_silent(tmp_path, caplog, monkeypatch
     monkeypatch.delattr("mgm_hf.visualization", raising=False)
     pictures = PictureLogger(str(tmp_path), every=1)
     assert not pictures.available and "pictures are unavailable" in caplog.text
+
+
+def test_evaluate_library_is_found_despite_examples_evaluate_py(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from mgm_hf.training.metrics import import_evaluate_library
+
+    (tmp_path / "evaluate.py").write_text("SHADOW = True\n")  # what examples/evaluate.py does to sys.path[0]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "evaluate", raising=False)
+    module = import_evaluate_library()
+    assert hasattr(module, "load") and not hasattr(module, "SHADOW")

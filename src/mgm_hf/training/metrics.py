@@ -8,7 +8,11 @@ computed here from the logits.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import torch
 
@@ -26,16 +30,28 @@ def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...
     return out
 
 
+def import_evaluate_library() -> ModuleType:
+    """``import evaluate`` (the Hugging Face library), even when run from ``examples/``, where
+    ``examples/evaluate.py`` would shadow it on ``sys.path``."""
+    module = sys.modules.get("evaluate")
+    if module is not None and hasattr(module, "load"):
+        return module
+    sys.modules.pop("evaluate", None)
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if not (Path(p or ".").resolve() / "evaluate.py").is_file()]
+    try:
+        return importlib.import_module("evaluate")
+    finally:
+        sys.path[:] = saved
+
+
 def evaluate_top1(predictions: torch.Tensor, labels: torch.Tensor) -> float | None:
     """Top-1 with ``evaluate.load("accuracy")`` when its script is already cached, else None.
 
     The lookup is forced offline (no network wait): the metric is used only where it works offline.
     """
     try:
-        import evaluate.config
-
-        import evaluate
-
+        evaluate = import_evaluate_library()
         offline = evaluate.config.HF_EVALUATE_OFFLINE
         evaluate.config.HF_EVALUATE_OFFLINE = True
         try:
@@ -49,4 +65,4 @@ def evaluate_top1(predictions: torch.Tensor, labels: torch.Tensor) -> float | No
     return float(metric.compute(predictions=predictions.tolist(), references=labels.tolist())["accuracy"])
 
 
-__all__ = ["evaluate_top1", "topk_accuracy"]
+__all__ = ["evaluate_top1", "import_evaluate_library", "topk_accuracy"]
