@@ -7,8 +7,10 @@
 A step is: fetch a batch from the DataLoader (decode + motion + joint transforms + mask, the
 pretraining pipeline of examples/pretrain.py on the built-in dataset), forward, backward, AdamW
 step. Each preset runs in its own subprocess (so its peak memory is its own); inside it the
-strategies take turns over several rounds, so drift in machine load hits them all alike, and the
-median step time of each is compared with tube's. DESIGN.md's budget: motion-guided ≤ 1.05× tube.
+strategies take turns over several rounds, so drift in machine load hits them all alike. Reported:
+median wall and process-CPU seconds per step, the CPU seconds spent fetching the batch (decode,
+motion, transforms, mask), and the ratio of CPU time to tube's (CPU time is steadier than wall time
+on a shared machine). DESIGN.md's budget: motion-guided ≤ 1.05× tube per step.
 """
 
 from __future__ import annotations
@@ -72,13 +74,15 @@ def run_preset(args: argparse.Namespace, preset: str) -> dict:
         optimizer = build_adamw(param_groups(model), lr=1e-4)
         runs[name] = {"model": model, "optimizer": optimizer, "iter": iter(loader), "loader": loader, "times": []}
 
-    def step(run: dict) -> float:
-        start = time.perf_counter()
+    def step(run: dict) -> tuple[float, float, float]:
+        """(wall s, CPU s, CPU s of the data part) of one step."""
+        wall, cpu = time.perf_counter(), time.process_time()
         try:
             batch = next(run["iter"])
         except StopIteration:
             run["iter"] = iter(run["loader"])
             batch = next(run["iter"])
+        data_cpu = time.process_time() - cpu
         out = run["model"](pixel_values=batch["pixel_values"].to(args.device),
                            bool_masked_pos=batch["bool_masked_pos"].to(args.device))
         out.loss.backward()
@@ -86,7 +90,7 @@ def run_preset(args: argparse.Namespace, preset: str) -> dict:
         run["optimizer"].zero_grad(set_to_none=True)
         if args.device.startswith("cuda"):
             torch.cuda.synchronize()
-        return time.perf_counter() - start
+        return time.perf_counter() - wall, time.process_time() - cpu, data_cpu
 
     for run in runs.values():
         for _ in range(args.warmup):
@@ -97,7 +101,9 @@ def run_preset(args: argparse.Namespace, preset: str) -> dict:
     peak = (torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda")
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"preset": preset, "image_size": size, "num_frames": frames,
-            "median_s": {name: statistics.median(run["times"]) for name, run in runs.items()},
+            "wall_s": {name: statistics.median(t[0] for t in run["times"]) for name, run in runs.items()},
+            "cpu_s": {name: statistics.median(t[1] for t in run["times"]) for name, run in runs.items()},
+            "data_cpu_s": {name: statistics.median(t[2] for t in run["times"]) for name, run in runs.items()},
             "peak_mib": peak, "peak_kind": "cuda max allocated" if args.device.startswith("cuda") else "process RSS"}
 
 
@@ -116,14 +122,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{preset}: failed\n{proc.stderr[-2000:]}")
             continue
         result = json.loads(line[len("RESULT "):])
-        base = result["median_s"].get("tube")
+        base = result["cpu_s"].get("tube")
         print(f"\n{preset} ({result['num_frames']} frames × {result['image_size']}² px), "
               f"peak memory {result['peak_mib']:.0f} MiB ({result['peak_kind']})")
-        print(f"  {'strategy':<8} {'s/step':>8} {'× tube':>7}")
-        for name, seconds in result["median_s"].items():
-            ratio = f"{seconds / base:7.2f}" if base else "      -"
-            print(f"  {name:<8} {seconds:8.3f} {ratio}")
-
+        print(f"  {'strategy':<8} {'wall s':>7} {'CPU s':>7} {'data CPU s':>10} {'CPU × tube':>10}")
+        for name, cpu in result["cpu_s"].items():
+            ratio = f"{cpu / base:10.2f}" if base else "         -"
+            print(f"  {name:<8} {result['wall_s'][name]:7.3f} {cpu:7.3f} {result['data_cpu_s'][name]:10.3f} {ratio}")
 
 if __name__ == "__main__":
     main()
