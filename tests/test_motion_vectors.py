@@ -245,6 +245,23 @@ def test_reference_distance_found_by_pixels():
     assert np.all(sad < 1.0)
 
 
+def test_minority_reference_found_among_many_blocks():
+    """Many moving blocks: the majority distance is only verified on most blocks, so the few blocks
+    that use another reference must still be found by their worse match there."""
+    rng = np.random.default_rng(2)
+    base = rng.uniform(0, 255, (96, 128)).astype(np.uint8)
+    frames = {k: np.roll(base, 2 * k, axis=1) for k in range(-4, 5)}  # 2 px per frame to the right
+    rows, expected = [], []
+    for i, (bx, by) in enumerate((x, y) for y in range(0, 96, 16) for x in range(16, 128, 16)):
+        k = 3 if i % 7 == 3 else 2  # 6 of 42 blocks predicted from 3 frames back, the rest from 2
+        rows.append((-1, 16, 16, bx + 8, by + 8, -4 * 2 * k, 0))
+        expected.append(-k)
+    refs = {k: frames[k] for k in (-4, -3, -2, -1)}
+    distances, _ = reference_distances(frames[0], _vectors(rows), refs, max_distance=4)
+    assert expected.count(-3) == 6
+    np.testing.assert_array_equal(distances, expected)
+
+
 def test_reference_distance_of_static_vectors_only():
     """Nothing moves: no block needs samples; zero vectors take the nearest reference."""
     rng = np.random.default_rng(1)
@@ -344,3 +361,21 @@ def test_fill_missing_uses_neighbouring_frames():
     np.testing.assert_allclose(out[1], 1.0)  # (0 + 2) / 2
     np.testing.assert_allclose(out[3][0, 0], 2.0)  # only the frame before knows it
     np.testing.assert_allclose(out[3][1, 1], 3.0)
+
+
+def test_compose_chains_matches_compose_steps_chain_by_chain():
+    from mgm_hf.video.motion_ops import compose_chains, compose_steps
+
+    rng = np.random.default_rng(7)
+    steps = rng.normal(scale=6.0, size=(30, 5, 7, 2)).astype(np.float16)  # float16 like MotionCache
+    starts = np.array([0, 3, 8, 8, 20, 12, 25, 29])
+    ends = np.array([4, 7, 12, 8, 24, 14, 29, 5])  # equal and mixed lengths, empty and backwards
+    for cell in (8, 1):
+        chained = compose_chains(steps, starts, ends, cell)
+        assert chained.shape == (8, 5, 7, 2) and chained.dtype == np.float32
+        for t, (a, b) in enumerate(zip(starts, ends)):
+            if a >= b:
+                np.testing.assert_array_equal(chained[t], 0.0)
+            else:
+                expected = compose_steps([s.astype(np.float32) for s in steps[a + 1 : b + 1]], cell)
+                np.testing.assert_allclose(chained[t], expected, rtol=1e-6, atol=1e-5)

@@ -28,7 +28,7 @@ from .clip import Clip
 from .errors import VideoReadError
 from .flow import FlowBackend, get_flow_backend
 from .flow_cache import MotionCache
-from .motion_ops import compose_steps
+from .motion_ops import compose_chains
 from .motion_vectors import VECTOR_CODECS, MotionVectorTracker
 from .probe import VideoInfo, _info, open_video
 from .sampling import dense_indices, dense_view_indices, fit_to_length, random_start, segment_indices
@@ -327,14 +327,10 @@ def _grid_shape(info: VideoInfo, grid: int) -> tuple[int, int]:
 def _compose_plan(plan: _ViewPlan, fields: dict[int, np.ndarray], grid: int, info: VideoInfo) -> np.ndarray:
     """(T, h, w, 2): per-frame fields chained from ``starts[t]`` to ``indices[t]``."""
     zero = np.zeros((*_grid_shape(info, grid), 2), np.float32)
-    out = []
-    for a, b in zip(plan.starts, plan.indices):
-        if a >= b:
-            out.append(zero)
-            continue
-        steps = [fields.get(j, zero) for j in range(int(a) + 1, int(b) + 1)]
-        out.append(compose_steps(steps, cell=grid))
-    return np.stack(out).astype(np.float32)
+    lo = int(min(plan.starts.min(), plan.indices.min()))
+    hi = int(max(plan.starts.max(), plan.indices.max()))
+    steps = np.stack([fields.get(j, zero) for j in range(lo, hi + 1)])
+    return compose_chains(steps, plan.starts - lo, plan.indices - lo, grid)
 
 
 def _flow_plan(plan: _ViewPlan, rgb: dict[int, np.ndarray], backend: FlowBackend) -> np.ndarray:
@@ -363,21 +359,16 @@ def _clips_from_cache(
     missing = sorted(rgb_needed - decoded.rgb.keys())
     if missing:
         raise VideoReadError(path, f"truncated or corrupt: frame {missing[0]} could not be decoded")
-    zero = np.zeros(per_frame.shape[1:], np.float32)
-
-    def field(j: int) -> np.ndarray:
-        return per_frame[j].astype(np.float32) if j < len(per_frame) else zero
+    last = max(int(p.indices.max()) for p in plans)
+    if last >= len(per_frame):  # frames past the cached ones have no motion
+        pad = np.zeros((last + 1 - len(per_frame), *per_frame.shape[1:]), per_frame.dtype)
+        per_frame = np.concatenate([per_frame, pad])
 
     clips = []
     for plan in plans:
-        motion = [
-            zero if a >= b else compose_steps([field(j) for j in range(int(a) + 1, int(b) + 1)], cell)
-            for a, b in zip(plan.starts, plan.indices)
-        ]
+        motion = compose_chains(per_frame, plan.starts, plan.indices, cell)
         frames = np.stack([decoded.rgb[int(i)] for i in plan.indices])
-        clips.append(
-            Clip(frames, np.stack(motion).astype(np.float32), source, plan.indices.copy(), info.fps, path)
-        )
+        clips.append(Clip(frames, motion, source, plan.indices.copy(), info.fps, path))
     _log_source_once(source, info.codec)
     return clips
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["compose_steps", "fill_missing", "sample_bilinear", "sample_nearest"]
+__all__ = ["compose_chains", "compose_steps", "fill_missing", "sample_bilinear", "sample_nearest"]
 
 
 def sample_bilinear(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -66,6 +66,45 @@ def compose_steps(steps: Sequence[np.ndarray], cell: float) -> np.ndarray:
         sample = sample_nearest if cell > 1 else sample_bilinear
         total += sample(np.asarray(step, np.float32), x, y)
     return total
+
+
+def compose_chains(steps: np.ndarray, starts: np.ndarray, ends: np.ndarray, cell: float) -> np.ndarray:
+    """:func:`compose_steps` for many chains at once (all sampled frames of a clip), vectorised over
+    the chains of equal length.
+
+    Args:
+        steps: per-frame fields ``(N, h, w, 2)`` (any float dtype): ``steps[j]`` is the motion of
+            frame j since frame j - 1.
+        starts, ends: int ``(T,)``: chain t runs from frame ``starts[t]`` to ``ends[t]``, i.e.
+            composes ``steps[starts[t] + 1 : ends[t] + 1]``.
+        cell: grid cell size in pixels.
+
+    Returns:
+        float32 ``(T, h, w, 2)``; zero where ``starts[t] >= ends[t]``.
+    """
+    starts = np.asarray(starts, np.int64)
+    ends = np.asarray(ends, np.int64)
+    h, w = steps.shape[1:3]
+    out = np.zeros((len(ends), h, w, 2), np.float32)
+    lengths = ends - starts
+    if cell <= 1:  # dense flow: bilinear, chain by chain
+        for t in np.flatnonzero(lengths > 0):
+            out[t] = compose_steps(steps[starts[t] + 1 : ends[t] + 1], cell)
+        return out
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+    for length in np.unique(lengths[lengths > 0]):
+        rows = np.flatnonzero(lengths == length)
+        last = ends[rows]
+        total = steps[last].astype(np.float32)  # (G, h, w, 2), a copy
+        batch = np.arange(rows.size)[:, None, None]
+        for back in range(1, int(length)):
+            # Where the content of the last frame was ``back`` frames earlier; coarse grids hold one
+            # value per block and are sampled at the nearest cell (see compose_steps).
+            xi = np.clip(np.rint(gx - total[..., 0] / cell), 0, w - 1).astype(np.intp)
+            yi = np.clip(np.rint(gy - total[..., 1] / cell), 0, h - 1).astype(np.intp)
+            total += steps[last - back][batch, yi, xi]
+        out[rows] = total
+    return out
 
 
 def _nearest_known(

@@ -9,11 +9,12 @@ How a vector becomes motion in the DESIGN.md convention:
 2. :func:`reference_distances` finds it by comparing each block's decoded luma (4 × 4 whole pixels
    of the block) with every candidate reference 1…``max_distance`` frames away in the vector's
    direction, displaced by ``d`` (bilinear, mean absolute difference), with a per-frame majority
-   vote for blocks that cannot tell the candidates apart. Evenly spread probe blocks first narrow
-   the candidates per frame and direction; a one-direction frame whose probes agree on one
-   distance needs no full search. :class:`MotionVectorTracker` searches the frames of a clip in
-   batches (one vectorised pass over up to 32 frames' vectors, luma kept in one ring array), so
-   the cost is numpy work on the samples, not Python calls per frame or per block.
+   vote for blocks that cannot tell the candidates apart. In a frame with many moving blocks, a
+   few evenly spread probe blocks are searched fully and their majority distance is only verified
+   on the others (full search where a block matches clearly worse there); a coarse pass on 4 of
+   the 16 samples drops clearly worse candidates before the full pass. :class:`MotionVectorTracker`
+   searches the frames of a clip in batches (one vectorised pass over up to 32 frames' vectors,
+   luma kept in one ring array): the cost is numpy work on samples, not Python calls per frame.
 3. The block moved ``-d / k`` per frame for a past reference ``k`` frames back (its content came from
    ``dst + d``), ``+d / k`` for a future reference (its content goes to ``dst + d``).
 4. :func:`rasterise` spreads the per-block values over a dense grid (bi-predicted blocks average
@@ -31,7 +32,7 @@ children).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import av
 import numpy as np
@@ -89,7 +90,11 @@ _SAD_SAMPLES = 4  # luma samples per block side used for the distance test
 # The coarse pass: 4 of the 4 x 4 samples, one in each row and column of the block.
 _COARSE_POINTS = np.array([1, 7, 8, 14])
 _COARSE_RATIO, _COARSE_SLACK = 1.25, 2.0  # also kept: candidates this close to the coarse best
-_PROBE_BLOCKS = 48  # blocks probed at every candidate distance before testing all blocks
+# Verification (see _verify_then_search): groups of at least _VERIFY_MIN moving blocks; a block is
+# searched fully when its match at the majority distance exceeds the probes' median best match
+# times _VERIFY_RATIO plus _VERIFY_SLACK (mean absolute luma difference, 0-255).
+_VERIFY_MIN, _VERIFY_PROBES = 24, 12
+_VERIFY_RATIO, _VERIFY_SLACK = 1.5, 2.0
 _VOTE_RATIO, _VOTE_SLACK = 1.05, 0.5  # a block this close to its best match follows the frame majority
 
 
@@ -209,7 +214,7 @@ def _search_batch(
         the concatenated vectors' distances int64 ``(M,)``, their mean absolute luma differences
         float32 ``(M,)`` and the frame number ``(M,)`` of each vector.
     """
-    d_max, probes = max_distance, _PROBE_BLOCKS
+    d_max = max_distance
     n_frames = len(frames)
     lengths = [len(v) for _, v, _ in frames]
     vec = _concat_vectors([v for _, v, _ in frames])
@@ -299,36 +304,14 @@ def _search_batch(
 
     moving = np.flatnonzero(~static & has_any)
     moving = moving[np.argsort(group[moving], kind="stable")]  # grouped, in block order
-    counts = np.bincount(group[moving], minlength=2 * n_frames)
-    first = np.cumsum(counts) - counts
-    group_avail = slots.reshape(2 * n_frames, d_max) >= 0
     cand = avail[moving]
-    # Distances worth testing on every block: those best (or within 10 %) for at least one of
-    # _PROBE_BLOCKS evenly spread probe blocks of the frame and direction. Encoders use few
-    # references per frame, so this usually leaves one or two candidates.
-    probed = np.flatnonzero((counts > 2 * probes) & (group_avail.sum(axis=1) > 1))
-    if probed.size:
-        spread = (np.arange(probes)[None, :] * (counts[probed, None] - 1)) // (probes - 1)
-        probe_rows = moving[(first[probed, None] + spread).reshape(-1)]
-        probe_table = table(probe_rows, avail[probe_rows])
-        good = probe_table <= probe_table.min(axis=1, keepdims=True) * 1.1 + 0.5
-        hits = np.bincount(
-            (group[probe_rows][:, None] * d_max + np.arange(d_max)).reshape(-1),
-            weights=good.reshape(-1).astype(np.float64),
-            minlength=2 * n_frames * d_max,
-        )
-        plausible = hits.reshape(2 * n_frames, d_max) > 0
-        in_probed = np.zeros(2 * n_frames, bool)
-        in_probed[probed] = True
-        narrowed = in_probed[group[moving]]
-        cand[narrowed] &= plausible[group[moving][narrowed]]
-    # The only plausible distance, and no match quality needed: no full search.
+    # A single candidate distance, and no match quality needed (P-frame): no search at all.
     settled = (cand.sum(axis=1) == 1) & ~need_sad[moving]
     fixed = np.zeros(m, np.int64)
     fixed[moving[settled]] = direction[moving[settled]] * (np.argmax(cand[settled], axis=1) + 1)
     searched_rows = moving[~settled]
     if searched_rows.size:
-        sad[searched_rows] = table(searched_rows, cand[~settled])  # quarter-pel: bilinear samples
+        _verify_then_search(searched_rows, cand[~settled], group, n_frames, d_max, sad, table)
 
     best = np.argmin(sad, axis=1)
     rows_all = np.arange(m)
@@ -353,6 +336,55 @@ def _search_batch(
     chosen_sad = np.where(searched, sad[rows_all, chosen], 0.0)
     chosen_sad = np.where(distance == 0, np.inf, chosen_sad)
     return distance.astype(np.int64), chosen_sad.astype(np.float32), fid
+
+
+def _verify_then_search(
+    rows: np.ndarray,
+    cand: np.ndarray,
+    group: np.ndarray,
+    n_frames: int,
+    d_max: int,
+    sad: np.ndarray,
+    table: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> None:
+    """Fills ``sad[rows]`` (rows sorted by group, candidate masks ``cand`` ``(R, D)``).
+
+    In a frame and direction with many moving blocks and several candidates, _VERIFY_PROBES evenly
+    spread blocks are searched fully; their majority distance k* is then only verified on the other
+    blocks (one candidate), and a block is searched fully only when it matches worse at k* than the
+    probes typically match at their best (a block using a rarer reference, or a poor match).
+    """
+    g = group[rows]
+    count = np.bincount(g, minlength=2 * n_frames)
+    first = np.cumsum(count) - count
+    several = np.zeros(2 * n_frames, bool)
+    several[g[cand.sum(axis=1) > 1]] = True
+    verified = np.flatnonzero(several & (count >= _VERIFY_MIN))
+    full = np.ones(rows.size, bool)
+    if verified.size:
+        probes = _VERIFY_PROBES
+        spread = (np.arange(probes)[None, :] * (count[verified, None] - 1)) // (probes - 1)
+        at = (first[verified, None] + spread).reshape(-1)  # distinct: count >= _VERIFY_MIN > probes
+        probe_table = table(rows[at], cand[at])
+        sad[rows[at]] = probe_table
+        full[at] = False
+        best = np.argmin(probe_table, axis=1)
+        votes = np.bincount(g[at] * d_max + best, minlength=2 * n_frames * d_max)
+        k_star = np.argmax(votes.reshape(2 * n_frames, d_max), axis=1)
+        typical = np.median(probe_table.min(axis=1).reshape(verified.size, probes), axis=1)
+        limit = np.full(2 * n_frames, -np.inf, np.float32)
+        limit[verified] = typical * _VERIFY_RATIO + _VERIFY_SLACK
+        rest = np.flatnonzero(full & np.isin(g, verified))
+        if rest.size:
+            k = k_star[g[rest]]
+            only = np.zeros((rest.size, d_max), bool)
+            only[np.arange(rest.size), k] = cand[rest, k]
+            single = table(rows[rest], only)
+            ok = single[np.arange(rest.size), k] <= limit[g[rest]]
+            sad[rows[rest[ok]]] = single[ok]
+            full[rest[ok]] = False
+    if full.any():
+        sad[rows[full]] = table(rows[full], cand[full])  # quarter-pel: bilinear samples
 
 
 def reference_distances(
