@@ -126,3 +126,34 @@ def test_read_clip_leaves_no_decoder_threads_behind(video):
         if was_enabled:
             gc.enable()
     assert after <= before, f"{after - before} threads left behind by 4 clip reads"
+
+
+class _Clips:
+    """A map-style dataset reading one clip with motion vectors per item."""
+
+    def __init__(self, path: str, items: int) -> None:
+        self.path, self.items = path, items
+
+    def __len__(self) -> int:
+        return self.items
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        clip = read_clip(
+            self.path, num_frames=4, frame_stride=2, start_frame=index % 8, motion="motion_vectors"
+        )
+        return clip.motion
+
+
+def test_dataloader_fork_workers_after_read_clip(video):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    path = str(video.path)
+    loader = DataLoader(
+        _Clips(path, 8), batch_size=2, num_workers=2, multiprocessing_context="fork", timeout=DEADLINE_S * 2
+    )
+    for epoch in range(3):  # new workers are forked every epoch, each after reads in this process
+        read_clip(path, num_frames=4, frame_stride=2, start_frame=epoch, motion="motion_vectors")
+        batches = list(loader)  # a hung worker raises after the timeout instead of blocking
+        assert len(batches) == 4
+        assert all(isinstance(b, torch.Tensor) and torch.isfinite(b).all() for b in batches)
