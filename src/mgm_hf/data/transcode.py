@@ -15,6 +15,8 @@ from pathlib import Path
 import av
 from av.video.frame import PictureType
 
+from ..video.motion_vectors import frame_vectors
+
 __all__ = ["EncodeSettings", "TranscodeResult", "count_frames", "transcode_file", "verify_h264"]
 
 
@@ -94,8 +96,7 @@ def verify_h264(path: str | Path, expected_frames: int, tolerance: int = 2) -> t
             frames, with_vectors = 0, 0
             for frame in container.decode(stream):
                 frames += 1
-                vectors = frame.side_data.get("MOTION_VECTORS")
-                if vectors is not None and len(vectors) > 0:
+                if frame_vectors(frame) is not None:  # no frame.side_data: it leaks the decoder
                     with_vectors += 1
     except (av.error.FFmpegError, OSError, ValueError) as error:
         return False, f"does not decode: {type(error).__name__}: {error}", 0

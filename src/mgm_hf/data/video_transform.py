@@ -73,9 +73,8 @@ class VideoTransform:
     seeding control.
 
     Failure counts live in each process: with DataLoader workers every worker checks the share over
-    the videos it read. Prefer ``DataLoader(..., multiprocessing_context="forkserver")``: OpenCV's
-    thread pool (used while decoding motion) is not fork-safe, and a worker forked while the pool's
-    threads are busy can deadlock.
+    the videos it read. Decoding is fork-safe (``tests/test_video_fork.py``), so the default "fork"
+    DataLoader workers work.
     """
 
     def __init__(
