@@ -87,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no_ablations", action="store_true", help="skip the MGMAE Table 1 rows in training")
     parser.add_argument("--work_dir", default=None, help="training outputs (default: a temporary folder)")
     parser.add_argument("--out", default=None, help="results stem (default benchmarks/results/fidelity[_quick])")
+    parser.add_argument("--from_json", default=None, help="only re-render the .md and .png of an earlier run's JSON")
     args = parser.parse_args(argv)
     full = {"seeds": 2, "pretrain_steps": 108, "finetune_steps": 36, "probe_epochs": 100, "metric_clips": 36}
     quick = {"seeds": 1, "pretrain_steps": 6, "finetune_steps": 0, "probe_epochs": 20, "metric_clips": 12}
@@ -271,7 +272,8 @@ def markdown(result: dict[str, Any]) -> str:
             "|---|---|---|---|---|",
         ]
         for r in result["summary"]:
-            lines.append(f"| {r['strategy']} | {_pm(r, 'train_loss_last10')} | {_pm(r, 'heldout_loss')} "
+            lines.append(f"| {r['strategy']} | {_pm(r, 'train_loss_last10', digits=4)} "
+                         f"| {_pm(r, 'heldout_loss', digits=4)} "
                          f"| {_pm(r, 'probe_top1')} | {_pm(r, 'finetune_top1')} |")
     lines += ["", "Raw numbers: the JSON next to this file. Plot: the PNG next to this file.", ""]
     return "\n".join(lines)
@@ -317,6 +319,13 @@ def plot(result: dict[str, Any], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text())
+        stem = Path(args.from_json).with_suffix("")
+        stem.with_suffix(".md").write_text(markdown(result))
+        plot(result, stem.with_suffix(".png"))
+        print(markdown(result))
+        return
     started = time.perf_counter()
     stem = Path(args.out) if args.out else RESULTS / ("fidelity_quick" if args.quick else "fidelity")
     stem.parent.mkdir(parents=True, exist_ok=True)
