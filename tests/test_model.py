@@ -111,6 +111,7 @@ def test_presets() -> None:
     base = MGMVideoMAEConfig.from_preset("vit-b")
     assert (base.hidden_size, base.num_hidden_layers, base.image_size, base.num_frames) == (768, 12, 224, 16)
     assert MGMVideoMAEConfig.from_preset("tiny", image_size=32).image_size == 32
+    assert (base.use_mean_pooling, base.layer_norm_eps) == (False, 1e-6)  # as the official pretraining encoder
     with pytest.raises(ValueError, match="vit-b"):
         MGMVideoMAEConfig.from_preset("vit-xxl")
 

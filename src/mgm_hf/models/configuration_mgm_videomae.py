@@ -18,7 +18,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_MASKING: dict[str, Any] = {"name": "mgm", "mask_ratio": 0.9}
 
 # Encoder/decoder sizes of the papers' models (VideoMAE appendix; MGM and MGMAE use the same) plus a
-# `tiny` model that pretrains on 2 CPU cores in minutes.
+# `tiny` model that pretrains on 2 CPU cores in minutes. Every preset also takes _PRETRAINING_ENCODER:
+# the official pretraining encoder ends with a LayerNorm (`encoder.norm`, no mean pooling) and uses
+# LayerNorm(eps=1e-6) throughout; fine-tuning switches to mean pooling + fc_norm.
+_PRETRAINING_ENCODER: dict[str, Any] = {"use_mean_pooling": False, "layer_norm_eps": 1e-6}
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(
         image_size=64, patch_size=8, num_frames=8, tubelet_size=2,
@@ -86,7 +89,7 @@ class MGMVideoMAEConfig(VideoMAEConfig):
         """A config of one of the :data:`PRESETS` (``tiny``, ``vit-s``, ``vit-b``, ``vit-l``)."""
         if name not in PRESETS:
             raise ValueError(f"Unknown model preset {name!r}; available: {sorted(PRESETS)}.")
-        return cls(**{**PRESETS[name], **overrides})
+        return cls(**{**_PRETRAINING_ENCODER, **PRESETS[name], **overrides})
 
 
 __all__ = ["DEFAULT_MASKING", "PRESETS", "MGMVideoMAEConfig"]
