@@ -30,7 +30,7 @@ from .flow import FlowBackend, get_flow_backend
 from .flow_cache import MotionCache
 from .motion_ops import compose_chains
 from .motion_vectors import VECTOR_CODECS, MotionVectorTracker
-from .probe import VideoInfo, _info, open_video
+from .probe import VideoInfo, open_video, open_video_with_info
 from .sampling import dense_indices, dense_view_indices, fit_to_length, random_start, segment_indices
 from .sampling import segment_view_indices as _segment_views
 
@@ -204,12 +204,8 @@ def read_clips(
         one :class:`Clip` per index array; raises :class:`VideoReadError` for unreadable files.
     """
     path = str(path)
-    container, stream = open_video(path)
+    container, stream, info = open_video_with_info(path)
     try:
-        info, consumed = _info(path, container, stream)
-        if consumed:
-            container.close()
-            container, stream = open_video(path)
         if callable(indices_list):
             indices_list = indices_list(info)
         plans = [_plan(np.asarray(ix), info.num_frames, short_clip, first_step) for ix in indices_list]

@@ -19,7 +19,7 @@ import numpy as np
 
 from .flow import get_flow_backend
 from .motion_vectors import VECTOR_CODECS, MotionVectorTracker
-from .probe import _info, open_video
+from .probe import open_video_with_info
 
 __all__ = ["MotionCache", "video_motion_fields"]
 
@@ -44,12 +44,8 @@ def video_motion_fields(
         (``"motion_vectors"`` or ``"optical_flow:<method>"``).
     """
     path = str(path)
-    container, stream = open_video(path)
+    container, stream, info = open_video_with_info(path)
     try:
-        info, consumed = _info(path, container, stream)
-        if consumed:
-            container.close()
-            container, stream = open_video(path)
         use_vectors = motion == "motion_vectors" or (motion == "auto" and info.codec in VECTOR_CODECS)
         n = info.num_frames
         if use_vectors:

@@ -11,7 +11,7 @@ import av
 
 from .errors import VideoReadError
 
-__all__ = ["VideoInfo", "open_video", "probe_video"]
+__all__ = ["VideoInfo", "open_video", "open_video_with_info", "probe_video"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,23 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
         container.close()
         raise VideoReadError(path, "no video stream in the file")
     return container, container.streams.video[0]
+
+
+def open_video_with_info(
+    path: str | Path,
+) -> tuple[av.container.InputContainer, av.video.stream.VideoStream, VideoInfo]:
+    """:func:`open_video` plus the stream's :class:`VideoInfo`, positioned at the start for decoding
+    (reopened when counting the frames read the container through). The caller closes the container."""
+    container, stream = open_video(path)
+    try:
+        info, consumed = _info(str(path), container, stream)
+        if consumed:
+            container.close()
+            container, stream = open_video(path)
+    except BaseException:
+        container.close()
+        raise
+    return container, stream, info
 
 
 def _count_packets(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
