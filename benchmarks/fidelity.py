@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
+from mgm_hf.data import load_video_dataset
 from mgm_hf.data.builtin_motion import BuiltinMotionSpec, builtin_motion_dataset
 from mgm_hf.data.transforms import eval_transforms
 from mgm_hf.evaluation import (
@@ -53,7 +54,6 @@ from mgm_hf.evaluation import (
     visible_token_share,
 )
 from mgm_hf.masking import build_masking_strategy
-from mgm_hf.training.data import list_videos
 from mgm_hf.video import read_clip
 from mgm_hf.visualization.reconstruction import unnormalize
 
@@ -104,18 +104,19 @@ def load_clips(count: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """The first ``count`` validation clips of the built-in dataset, centre view, from frame 0:
     pixel_values (N, T, C, H, W) normalised, motion vectors (N, T, 8, 8, 2) in pixels, labels."""
     root = builtin_motion_dataset(BuiltinMotionSpec())
-    items, _ = list_videos("videofolder", str(root), "validation")
+    rows = load_video_dataset("videofolder", root, "validation")
+    paths, split_labels = rows["path"], rows["label"]
     # Spread over the classes: the split lists class by class.
-    order = sorted(range(len(items)), key=lambda i: (i % max(1, len(items) // 6), i))[:count]
+    order = sorted(range(len(paths)), key=lambda i: (i % max(1, len(paths) // 6), i))[:count]
     transform = eval_transforms(GEOMETRY["image_size"], num_crops=1, motion_cell=8)[0]
     pixels, motions, labels = [], [], []
     for i in order:
-        clip = read_clip(items[i].path, num_frames=GEOMETRY["num_frames"], frame_stride=STRIDE, start_frame=0,
+        clip = read_clip(paths[i], num_frames=GEOMETRY["num_frames"], frame_stride=STRIDE, start_frame=0,
                          motion="motion_vectors")
         x, m = transform(clip.frames, clip.motion)
         pixels.append(torch.as_tensor(x).float())
         motions.append(torch.as_tensor(np.asarray(m)).float())
-        labels.append(items[i].label)
+        labels.append(int(split_labels[i]))
     return torch.stack(pixels), torch.stack(motions), labels
 
 

@@ -45,32 +45,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_preset(args: argparse.Namespace, preset: str) -> dict:
     import torch
-    from torch.utils.data import DataLoader
 
     from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
+    from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform
     from mgm_hf.data.builtin_motion import builtin_motion_dataset
-    from mgm_hf.data.transforms import pretrain_transform
     from mgm_hf.masking import build_masking_strategy
-    from mgm_hf.training.data import VideoClipDataset, collate, list_videos
+    from mgm_hf.training.data import seeded_loader, video_dataset
     from mgm_hf.training.optim import build_adamw, param_groups
-    from mgm_hf.training.sampling import EpochSampler, SeededDataset
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     size = args.image_size or (64 if preset == "tiny" else 224)
     frames = args.num_frames or (8 if preset == "tiny" else 16)
-    items, _ = list_videos("videofolder", str(builtin_motion_dataset()), "train")
+    root = str(builtin_motion_dataset())
     runs = {}
     for name in args.strategies:
         config = MGMVideoMAEConfig.from_preset(preset, image_size=size, num_frames=frames,
                                                masking={"name": name, "mask_ratio": 0.9})
         model = MGMVideoMAE(config).to(args.device).train()
         strategy = build_masking_strategy(config)
-        dataset = VideoClipDataset(items, num_frames=frames, frame_stride=2,
-                                   motion="auto" if strategy.requires_motion else "none",
-                                   transform=pretrain_transform(size=size, motion_cell=8), masking=strategy)
-        loader = DataLoader(SeededDataset(dataset), batch_size=args.batch_size, collate_fn=collate,
-                            sampler=EpochSampler(len(dataset), seed=0))
+        transform = VideoTransform(pretrain_transform(size=size, motion_cell=8), num_frames=frames, frame_stride=2,
+                                   motion="auto" if strategy.requires_motion else "none", masking=strategy)
+        loader, _ = seeded_loader(video_dataset("videofolder", root, "train", transform), VideoCollator(),
+                                  batch_size=args.batch_size, seed=0)
         optimizer = build_adamw(param_groups(model), lr=1e-4)
         runs[name] = {"model": model, "optimizer": optimizer, "iter": iter(loader), "loader": loader, "times": []}
 

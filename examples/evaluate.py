@@ -19,12 +19,16 @@ import logging
 from pathlib import Path
 
 from accelerate.logging import get_logger
-from torch.utils.data import DataLoader
 from transformers import VideoMAEForVideoClassification
 
-from mgm_hf.data.transforms import eval_transforms
 from mgm_hf.training.args import add_data_args, add_run_args, builtin_spec_from_args
-from mgm_hf.training.data import MultiViewDataset, collate, list_videos, resolve_dataset
+from mgm_hf.training.data import (
+    class_names,
+    eval_view_loader,
+    eval_view_transform,
+    resolve_dataset,
+    video_dataset,
+)
 from mgm_hf.training.evaluation import VIEW_PRESETS, evaluate_classifier
 from mgm_hf.training.runtime import build_accelerator
 
@@ -54,21 +58,17 @@ def main(argv: list[str] | None = None) -> None:
     crops = args.num_spatial_crops or crops
     sampling = args.sampling or ("segments" if args.views == "ssv2" else "dense")
 
-    with accelerator.main_process_first():
-        name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
-        items, class_names = list_videos(name, root, args.validation_split)
     overrides = {"num_frames": args.num_frames} if args.num_frames else {}
     model = VideoMAEForVideoClassification.from_pretrained(args.model_name_or_path, **overrides).eval()
-    if model.config.num_labels != len(class_names):
-        raise ValueError(f"The model has {model.config.num_labels} classes, the dataset {len(class_names)}.")
-    size = model.config.image_size
-    dataset = MultiViewDataset(
-        items, num_frames=model.config.num_frames, frame_stride=args.frame_stride,
-        num_temporal_views=temporal, sampling=sampling,
-        spatial_transforms=eval_transforms(size, num_crops=crops, short_side=args.short_side,
-                                           motion_cell=min(8, size // 4)),
-    )
-    loader = DataLoader(dataset, batch_size=args.per_device_batch_size, collate_fn=collate, num_workers=args.num_workers)
+    transform = eval_view_transform(model.config.image_size, model.config.num_frames, args.frame_stride,
+                                    num_temporal_views=temporal, num_crops=crops, sampling=sampling,
+                                    short_side=args.short_side)
+    with accelerator.main_process_first():
+        name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
+        dataset = video_dataset(name, root, args.validation_split, transform)
+    if model.config.num_labels != len(class_names(dataset)):
+        raise ValueError(f"The model has {model.config.num_labels} classes, the dataset {len(class_names(dataset))}.")
+    loader = eval_view_loader(dataset, batch_size=args.per_device_batch_size, num_workers=args.num_workers)
     model, loader = accelerator.prepare(model, loader)
     results = evaluate_classifier(accelerator, model, loader)
     results.update(temporal_views=temporal, spatial_crops=crops, sampling=sampling)

@@ -25,13 +25,11 @@ import logging
 import math
 from pathlib import Path
 
-import torch
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from mgm_hf.data.transforms import eval_transforms, finetune_transform
+from mgm_hf.data import VideoCollator, VideoTransform, finetune_transform
 from mgm_hf.training.args import (
     add_checkpoint_args,
     add_data_args,
@@ -40,7 +38,14 @@ from mgm_hf.training.args import (
     builtin_spec_from_args,
 )
 from mgm_hf.training.checkpointing import load_checkpoint, resolve_checkpoint, save_checkpoint
-from mgm_hf.training.data import MultiViewDataset, VideoClipDataset, collate, list_videos, resolve_dataset
+from mgm_hf.training.data import (
+    class_names,
+    eval_view_loader,
+    eval_view_transform,
+    resolve_dataset,
+    seeded_loader,
+    video_dataset,
+)
 from mgm_hf.training.drop_path import add_drop_path
 from mgm_hf.training.evaluation import evaluate_classifier
 from mgm_hf.training.finetuning import classifier_from_pretrained
@@ -48,7 +53,6 @@ from mgm_hf.training.hub import save_image_processor
 from mgm_hf.training.mixup import VideoMixup, soft_cross_entropy
 from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
 from mgm_hf.training.runtime import append_train_log, build_accelerator, tracker_config
-from mgm_hf.training.sampling import EpochSampler, SeededDataset
 
 logger = get_logger(__name__)
 # MGM Table 6 / VideoMAE (SSv2, K400): 5 warmup epochs, 30 (SSv2) – 75 (K400) epochs, mixup 0.8, cutmix 1.0.
@@ -94,12 +98,11 @@ def main(argv: list[str] | None = None) -> None:
         args.no_flip = True  # the labels are directions
     logger.info("Recipe: %s, flip %s", {k: getattr(args, k) for k in recipe}, not args.no_flip)
 
-    # ---- data ------------------------------------------------------------------------------------
+    # ---- data: files and classes (the transforms need the model's sizes) -----------------------------
     with accelerator.main_process_first():
         name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
-        train_items, class_names = list_videos(name, root, args.train_split)
-        val_items, _ = list_videos(name, root, args.validation_split)
-    id2label = dict(enumerate(class_names))
+        train_set = video_dataset(name, root, args.train_split, None)
+    id2label = dict(enumerate(class_names(train_set)))
 
     # ---- model: pretrained encoder + fresh head, drop path -----------------------------------------
     sizes = {k: v for k, v in (("image_size", args.image_size), ("num_frames", args.num_frames)) if v}
@@ -110,21 +113,18 @@ def main(argv: list[str] | None = None) -> None:
     config = model.config
     num_frames, size = config.num_frames, config.image_size
 
-    train_set = VideoClipDataset(
-        train_items, num_frames=num_frames, frame_stride=args.frame_stride, motion="none",
-        transform=finetune_transform(size=size, flip=not args.no_flip, scale=(args.min_crop_scale, 1.0),
-                                     motion_cell=min(8, size // 4)),
+    train_set.set_transform(VideoTransform(
+        finetune_transform(size=size, flip=not args.no_flip, scale=(args.min_crop_scale, 1.0),
+                           motion_cell=min(8, size // 4)),
+        num_frames=num_frames, frame_stride=args.frame_stride, motion="none",
+    ))
+    train_loader, sampler = seeded_loader(
+        train_set, VideoCollator(), batch_size=args.per_device_batch_size, seed=args.seed,
+        repeats=args.repeated_augmentation, num_workers=args.num_workers, drop_last=True,
     )
-    sampler = EpochSampler(len(train_set), seed=args.seed, repeats=args.repeated_augmentation)
-    train_loader = DataLoader(
-        SeededDataset(train_set), batch_size=args.per_device_batch_size, sampler=sampler, collate_fn=collate,
-        num_workers=args.num_workers, drop_last=True, generator=torch.Generator().manual_seed(args.seed),
-    )
-    val_set = MultiViewDataset(val_items, num_frames=num_frames, frame_stride=args.frame_stride,
-                               num_temporal_views=1, spatial_transforms=eval_transforms(size, num_crops=1,
-                                                                                        motion_cell=min(8, size // 4)))
-    val_loader = DataLoader(val_set, batch_size=args.per_device_batch_size, collate_fn=collate,
-                            num_workers=args.num_workers)
+    val_set = video_dataset(name, root, args.validation_split,
+                            eval_view_transform(size, num_frames, args.frame_stride))
+    val_loader = eval_view_loader(val_set, batch_size=args.per_device_batch_size, num_workers=args.num_workers)
 
     # ---- optimisation: layer-wise lr decay ------------------------------------------------------------
     total_batch_size = args.per_device_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
             state = load_checkpoint(accelerator, path)
             step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
     logger.info("%d train / %d validation videos, %d classes; lr %.3g (batch %d), %d steps",
-                len(train_items), len(val_items), len(id2label), lr, total_batch_size, max_steps)
+                len(train_set), len(val_set), len(id2label), lr, total_batch_size, max_steps)
     checkpoint_every = steps_per_epoch if args.checkpointing_steps == "epoch" else (
         int(args.checkpointing_steps) if args.checkpointing_steps else None)
 

@@ -20,12 +20,16 @@ from pathlib import Path
 import torch
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
-from torch.utils.data import DataLoader
 
 from mgm_hf import MGMVideoMAE
-from mgm_hf.data.transforms import eval_transforms
 from mgm_hf.training.args import add_data_args, add_run_args, builtin_spec_from_args
-from mgm_hf.training.data import MultiViewDataset, collate, list_videos, resolve_dataset
+from mgm_hf.training.data import (
+    class_names,
+    eval_view_loader,
+    eval_view_transform,
+    resolve_dataset,
+    video_dataset,
+)
 from mgm_hf.training.metrics import topk_accuracy
 from mgm_hf.training.runtime import build_accelerator
 
@@ -51,7 +55,7 @@ def extract(accelerator, encoder, loader) -> tuple[torch.Tensor, torch.Tensor]: 
     for batch in loader:
         pixel_values = batch["pixel_values"][:, 0]  # the single view
         pooled = encoder(pixel_values=pixel_values).last_hidden_state.mean(1)
-        pooled, batch_labels = accelerator.gather_for_metrics((pooled, batch["labels"]))
+        pooled, batch_labels = accelerator.gather_for_metrics((pooled, batch["labels"][:, 0]))
         features.append(pooled.float().cpu())
         labels.append(batch_labels.cpu())
     return torch.cat(features), torch.cat(labels)
@@ -85,29 +89,25 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(args.seed)
 
-    with accelerator.main_process_first():
-        name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
-        train_items, class_names = list_videos(name, root, args.train_split)
-        val_items, _ = list_videos(name, root, args.validation_split)
     overrides = {"num_frames": args.num_frames} if args.num_frames else {}
     pretrained = MGMVideoMAE.from_pretrained(args.model_name_or_path, **overrides)
     encoder = pretrained.videomae.eval().requires_grad_(False)
     config = encoder.config
-    num_frames = config.num_frames
-    views = eval_transforms(config.image_size, num_crops=1, motion_cell=min(8, config.image_size // 4))
+    transform = eval_view_transform(config.image_size, config.num_frames, args.frame_stride)
+    with accelerator.main_process_first():
+        name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
+        train_set, val_set = (video_dataset(name, root, split, transform)
+                              for split in (args.train_split, args.validation_split))
 
-    def loader(items):  # type: ignore[no-untyped-def]
-        dataset = MultiViewDataset(items, num_frames=num_frames, frame_stride=args.frame_stride,
-                                   num_temporal_views=1, spatial_transforms=views)
-        return DataLoader(dataset, batch_size=args.per_device_batch_size, collate_fn=collate,
-                          num_workers=args.num_workers)
+    def loader(dataset):  # type: ignore[no-untyped-def]
+        return eval_view_loader(dataset, batch_size=args.per_device_batch_size, num_workers=args.num_workers)
 
-    encoder, train_loader, val_loader = accelerator.prepare(encoder, loader(train_items), loader(val_items))
+    encoder, train_loader, val_loader = accelerator.prepare(encoder, loader(train_set), loader(val_set))
     train_x, train_y = extract(accelerator, encoder, train_loader)
     val_x, val_y = extract(accelerator, encoder, val_loader)
     logger.info("Features: train %s, validation %s", tuple(train_x.shape), tuple(val_x.shape))
 
-    head = train_head(train_x, train_y, len(class_names), args)
+    head = train_head(train_x, train_y, len(class_names(train_set)), args)
     with torch.no_grad():
         results = {"train": topk_accuracy(head(train_x), train_y), "validation": topk_accuracy(head(val_x), val_y)}
     if accelerator.is_main_process:

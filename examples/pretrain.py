@@ -28,11 +28,10 @@ from pathlib import Path
 import torch
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.data.transforms import pretrain_transform
+from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform
 from mgm_hf.masking import available_masking_strategies, build_masking_strategy
 from mgm_hf.training.args import (
     add_checkpoint_args,
@@ -44,7 +43,7 @@ from mgm_hf.training.args import (
     json_dict,
 )
 from mgm_hf.training.checkpointing import load_checkpoint, resolve_checkpoint, save_checkpoint
-from mgm_hf.training.data import VideoClipDataset, collate, list_videos, resolve_dataset
+from mgm_hf.training.data import resolve_dataset, seeded_loader, video_dataset
 from mgm_hf.training.hub import push_run_to_hub, save_run_files
 from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
 from mgm_hf.training.pictures import PictureLogger
@@ -55,7 +54,6 @@ from mgm_hf.training.runtime import (
     parameter_checksum,
     tracker_config,
 )
-from mgm_hf.training.sampling import EpochSampler, SeededDataset
 
 logger = get_logger(__name__)
 
@@ -118,22 +116,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable()
 
-    # ---- data: seeded order + per-sample seeds, masks made in the dataset ----------------------
-    with accelerator.main_process_first():  # the built-in dataset is generated once
-        name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
-        items, _ = list_videos(name, root, args.train_split)
+    # ---- data: seeded order + per-sample seeds, masks made per row by the transform ---------------
     strategy = build_masking_strategy(config)
     motion_source = args.motion if strategy.requires_motion or args.motion != "auto" else "none"
     size = config.image_size
-    dataset = VideoClipDataset(
-        items, num_frames=config.num_frames, frame_stride=args.frame_stride, motion=motion_source,
-        transform=pretrain_transform(size=size, flip=not args.no_flip, motion_cell=min(8, size // 4)),
-        masking=strategy,
+    transform = VideoTransform(
+        pretrain_transform(size=size, flip=not args.no_flip, motion_cell=min(8, size // 4)),
+        num_frames=config.num_frames, frame_stride=args.frame_stride, motion=motion_source, masking=strategy,
     )
-    sampler = EpochSampler(len(dataset), seed=args.seed, repeats=args.repeated_augmentation)
-    dataloader = DataLoader(
-        SeededDataset(dataset), batch_size=args.per_device_batch_size, sampler=sampler, collate_fn=collate,
-        num_workers=args.num_workers, drop_last=True, generator=torch.Generator().manual_seed(args.seed),
+    with accelerator.main_process_first():  # the built-in dataset is generated once
+        name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
+        dataset = video_dataset(name, root, args.train_split, transform)
+    dataloader, sampler = seeded_loader(
+        dataset, VideoCollator(), batch_size=args.per_device_batch_size, seed=args.seed,
+        repeats=args.repeated_augmentation, num_workers=args.num_workers, drop_last=True,
         persistent_workers=args.num_workers > 0,
     )
 

@@ -1,4 +1,5 @@
-"""VideoCollator: shapes, dtypes, equal mask counts, views flattened, failed rows dropped."""
+"""VideoCollator: shapes, dtypes, equal mask counts, views flattened, failed rows dropped, row masks
+and sample indices carried through."""
 
 from __future__ import annotations
 
@@ -80,3 +81,17 @@ def test_masking_from_a_config_dict_and_geometry_check():
     small = {"pixel_values": torch.randn(T, 3, 16, 16), "motion": None, "labels": 0}
     with pytest.raises(ValueError, match=r"\(T, H, W\) = \(4, 16, 16\) but the masking strategy expects \(4, 32, 32\)"):
         collator([small])
+
+
+def test_masks_made_per_row_are_stacked_not_remade():
+    strategy = build_masking_strategy({"name": "tube", "mask_ratio": 0.75}, **SIZES)
+    generator = torch.Generator().manual_seed(0)
+    rows = [{**row(i, views=2), "bool_masked_pos": strategy(2, generator=generator), "sample_index": 10 + i}
+            for i in range(2)]
+    batch = VideoCollator(strategy, seed=1)(rows)
+    assert torch.equal(batch["bool_masked_pos"], torch.cat([r["bool_masked_pos"] for r in rows]))
+    assert batch["sample_index"].tolist() == [10, 10, 11, 11]
+    unflat = VideoCollator(flatten_views=False)(rows)
+    assert unflat["bool_masked_pos"].shape == (2, 2, L) and unflat["sample_index"].tolist() == [[10, 10], [11, 11]]
+    with pytest.raises(ValueError, match="Some rows have bool_masked_pos"):
+        VideoCollator(strategy)([rows[0], row(3, views=2)])

@@ -1,5 +1,6 @@
 """Decoding on the fly: load_video_dataset + VideoTransform on real H.264 videos with known motion,
-failure skipping and counting, repeated augmentation, test views, DataLoader workers, node splits."""
+failure skipping and counting, repeated augmentation, test views, DataLoader workers, node splits,
+per-row seeded clips and masks."""
 
 from __future__ import annotations
 
@@ -149,3 +150,62 @@ def test_split_dataset_by_node_gives_disjoint_covering_shards(folder):
     # The decoding transform travels with the shard.
     shard = split_dataset_by_node(ds, rank=1, world_size=2)
     assert set(shard[0]) == {"pixel_values", "motion", "labels"}
+
+
+def masking_strategy(name: str = "random"):
+    from mgm_hf.masking import build_masking_strategy
+
+    return build_masking_strategy({"name": name, "mask_ratio": 0.75}, num_frames=4, image_size=32, patch_size=8,
+                                  tubelet_size=2)
+
+
+def per_sample(folder: Path, *, batch_size: int, num_workers: int) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """``{sample_index: (pixel_values (T, C, H, W), bool_masked_pos (L,))}`` of epoch 1 of a seeded loader."""
+    from mgm_hf.training.data import seeded_loader, video_dataset
+
+    ds = video_dataset("videofolder", str(folder), "train", transform(masking=masking_strategy(), min_attempts=5))
+    loader, sampler = seeded_loader(ds, VideoCollator(), batch_size=batch_size, seed=7, num_workers=num_workers,
+                                    timeout=120 if num_workers else 0)
+    sampler.set_epoch(1)
+    out = {}
+    for batch in loader:
+        for row, index in enumerate(batch["sample_index"].tolist()):
+            out[index] = (batch["pixel_values"][row], batch["bool_masked_pos"][row])
+    return out
+
+
+def test_same_seed_and_index_give_the_same_clip_and_mask_in_any_loader(folder):
+    one = per_sample(folder, batch_size=2, num_workers=0)
+    other = per_sample(folder, batch_size=3, num_workers=2)  # other neighbours, forked workers
+    paths = load_video_dataset("videofolder", folder, "train")["path"]
+    assert sorted(one) == sorted(other) == [i for i, p in enumerate(paths) if "broken" not in p]
+    for index in one:
+        assert torch.equal(one[index][0], other[index][0]) and torch.equal(one[index][1], other[index][1])
+    masks = [mask for _, mask in one.values()]
+    assert all(mask.shape == (2 * 4 * 4,) and mask.sum() == 24 for mask in masks)
+    assert len({tuple(mask.tolist()) for mask in masks}) == len(masks)  # every sample has its own mask
+
+
+def test_explicit_row_seeds_fix_the_clip_and_mask_whatever_the_neighbours(folder):
+    raw = load_video_dataset("videofolder", folder, "train")
+    video, other = raw[0]["path"], raw[4]["path"]
+    make = transform(masking=masking_strategy(), num_repeats=2)
+    rows = make({"path": [other, video, video], "label": [1, 0, 0], "seed": [5, 5, 6]})
+    alone = make({"path": [video], "label": [0], "seed": [5]})
+    assert rows["bool_masked_pos"][1].shape == (2, 32)  # one mask per repeated view
+    for key in ("pixel_values", "bool_masked_pos"):
+        assert torch.equal(rows[key][1], alone[key][0])
+        assert not torch.equal(rows[key][1], rows[key][2])  # another seed, another crop and mask
+    assert not torch.equal(rows["bool_masked_pos"][1][0], rows["bool_masked_pos"][1][1])
+    batch = VideoCollator()([{k: v[i] for k, v in rows.items()} for i in range(3)])
+    assert torch.equal(batch["bool_masked_pos"], torch.cat(rows["bool_masked_pos"]))
+
+
+def test_row_masks_check_the_geometry_instead_of_skipping_the_video(folder):
+    from mgm_hf.masking import build_masking_strategy
+
+    wrong = build_masking_strategy({"name": "tube", "mask_ratio": 0.5}, num_frames=4, image_size=64, patch_size=8,
+                                   tubelet_size=2)
+    ds = load_video_dataset("videofolder", folder, "train", transform=transform(masking=wrong))
+    with pytest.raises(ValueError, match="masking strategy expects"):
+        ds[0]

@@ -111,24 +111,22 @@ def test_topk_accuracy() -> None:
                                                                           "top2": pytest.approx(2 / 3)}
 
 
-def test_unreadable_videos_are_skipped_and_logged(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
-    from mgm_hf.data.builtin_motion import BuiltinMotionSpec, builtin_motion_dataset
-    from mgm_hf.data.transforms import pretrain_transform
-    from mgm_hf.training.data import VideoClipDataset, VideoItem, collate, list_videos
+def test_run_card_template_is_package_data() -> None:
+    from importlib import resources
+    from pathlib import Path
 
-    root = builtin_motion_dataset(BuiltinMotionSpec(train_per_class=1, validation_per_class=0, num_frames=16,
-                                                    size=32, square_size=8), cache_dir=tmp_path)
-    items, _ = list_videos("videofolder", str(root), "train")
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
-    ds = VideoClipDataset([*items[:2], VideoItem(str(broken), 0)], num_frames=4, frame_stride=2, motion="none",
-                          transform=pretrain_transform(size=32, motion_cell=8), max_failure_rate=1.0)
-    samples = [ds[i] for i in range(3)]
-    assert samples[2] is None and ds.failures.num_failures == 1 and "broken.mp4" in caplog.text
-    batch = collate(samples)
-    assert batch["pixel_values"].shape[0] == 2 and batch["sample_index"].tolist() == [0, 1]
-    with pytest.raises(RuntimeError, match="failed to decode"):
-        collate([None, None])
+    from mgm_hf.training.model_card import find_template
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    template = resources.files("mgm_hf.training").joinpath("templates", "model_card.md")
+    assert template.is_file() and "${masking_name}" in template.read_text(encoding="utf-8")
+    assert find_template(None) == template  # the default card needs no checkout
+    # ... and setuptools ships it: the package-data glob matches the file.
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["mgm_hf"]
+    shipped = {p for pattern in globs for p in (root / "src" / "mgm_hf").glob(pattern)}
+    assert Path(str(template)).resolve() in {p.resolve() for p in shipped}
 
 
 def test_pictures_unavailable_is_logged_not_silent(tmp_path, caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,6 @@
-"""``VideoCollator``: stacks decoded rows into a batch and makes the masks, in the DataLoader worker."""
+"""``VideoCollator``: stacks decoded rows into a batch and makes the masks (unless the rows carry
+theirs), in the DataLoader worker; :func:`make_masks`, the mask call it shares with
+:class:`~mgm_hf.data.VideoTransform`."""
 
 from __future__ import annotations
 
@@ -9,9 +11,43 @@ from typing import Any
 import torch
 from torch.utils.data import get_worker_info
 
-__all__ = ["VideoCollator"]
+__all__ = ["VideoCollator", "make_masks", "resolve_masking"]
 
 logger = logging.getLogger(__name__)
+
+
+def resolve_masking(masking: Any, **sizes: Any) -> Any:
+    """A :class:`~mgm_hf.masking.MaskingStrategy` as is, or one built from what
+    ``build_masking_strategy`` takes (a model config, or a plain dict plus the ``sizes`` keywords);
+    None stays None."""
+    if masking is not None and not callable(masking):
+        from mgm_hf.masking import build_masking_strategy
+
+        return build_masking_strategy(masking, **sizes)
+    if sizes:
+        raise TypeError(f"Unexpected arguments {sorted(sizes)} (sizes only go with a masking config).")
+    return masking
+
+
+def make_masks(
+    masking: Any, pixel_values: torch.Tensor, motion: torch.Tensor | None, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Masks of clips ``pixel_values`` (N, T, C, H, W) with ``motion`` (N, T, h, w, 2) or None, drawn
+    from ``generator``: BoolTensor (N, L). Checks that the clips have the strategy's geometry."""
+    geometry = getattr(masking, "geometry", None)
+    if geometry is not None:
+        got = (pixel_values.shape[1], *pixel_values.shape[-2:])
+        want = (geometry.num_frames, *geometry.image_size)
+        if got != want:
+            raise ValueError(
+                f"Clips are (T, H, W) = {got} but the masking strategy expects {want}; make the "
+                "transform's size and num_frames match the model."
+            )
+    needs_pixels = motion is None and getattr(masking, "requires_motion", False)
+    return masking(
+        pixel_values.shape[0], motion=motion, generator=generator,
+        pixel_values=pixel_values if needs_pixels else None,
+    )
 
 
 class VideoCollator:
@@ -26,10 +62,15 @@ class VideoCollator:
     flattened into the batch, labels repeated (``flatten_views=True``), or kept as (B, V, ...)
     (``flatten_views=False``, for averaging test-view predictions per video).
 
+    Rows that carry their own ``bool_masked_pos`` (L,) or (V, L) (made per row by
+    ``VideoTransform(masking=...)``, from the row's seeded generator) are stacked as they are: no
+    mask is made here then. Rows that carry ``sample_index`` give a ``sample_index`` int64 (B,) column
+    (repeated per view, like ``labels``).
+
     Args:
         masking: a :class:`~mgm_hf.masking.MaskingStrategy`, or what ``build_masking_strategy``
             takes (a model config with a ``masking`` dict, or a plain dict plus the ``sizes``
-            keywords); None makes no mask (fine-tuning, evaluation).
+            keywords); None makes no mask (fine-tuning, evaluation, or rows with masks).
         seed: seeds the mask generator (in DataLoader workers mixed with the worker's seed, which
             differs per worker and per epoch); None draws from torch's global RNG, which DataLoader
             seeds per worker.
@@ -37,19 +78,14 @@ class VideoCollator:
 
     Returns (``__call__``): ``pixel_values`` float (B, T, C, H, W), ``motion`` float (B, T, h, w, 2)
     (absent when the rows have none), ``bool_masked_pos`` bool (B, L) with the same number of True per
-    row (absent without ``masking``), ``labels`` int64 (B,); B counts views when flattened.
+    row (absent without ``masking`` and without row masks), ``labels`` int64 (B,), ``sample_index``
+    int64 (B,) (when the rows have it); B counts views when flattened.
     """
 
     def __init__(
         self, masking: Any = None, *, seed: int | None = None, flatten_views: bool = True, **sizes: Any
     ) -> None:
-        if masking is not None and not callable(masking):
-            from mgm_hf.masking import build_masking_strategy
-
-            masking = build_masking_strategy(masking, **sizes)
-        elif sizes:
-            raise TypeError(f"Unexpected arguments {sorted(sizes)} (sizes only go with a masking config).")
-        self.masking = masking
+        self.masking = resolve_masking(masking, **sizes)
         self.seed = seed
         self.flatten_views = bool(flatten_views)
         self.num_dropped = 0
@@ -83,45 +119,40 @@ class VideoCollator:
         if views - {4, 5} or len(views) != 1:
             raise ValueError(f"pixel_values must all be (T, C, H, W) or all (V, T, C, H, W); got {views}.")
         multi = views == {5}
-        counts = [p.shape[0] if multi else 1 for p in pixel_values]
-        labels = torch.tensor(
-            [int(row.get("labels", row.get("label", -1))) for row in good], dtype=torch.long
-        ).repeat_interleave(torch.tensor(counts))
+        counts = torch.tensor([p.shape[0] if multi else 1 for p in pixel_values])
         batch = {"pixel_values": torch.cat(pixel_values) if multi else torch.stack(pixel_values)}
-        motions = [row.get("motion") for row in good]
-        if any(m is not None for m in motions):
-            if any(m is None for m in motions):
-                raise ValueError("Some rows have motion and others do not; decode them all the same way.")
-            motion = [torch.as_tensor(m, dtype=torch.float32) for m in motions]
-            batch["motion"] = torch.cat(motion) if multi else torch.stack(motion)
-        if self.masking is not None:
-            batch["bool_masked_pos"] = self._mask(batch)
-        batch["labels"] = labels
+        for key, dtype in (("motion", torch.float32), ("bool_masked_pos", torch.bool)):
+            values = _optional_column(good, key, dtype)
+            if values is not None:
+                batch[key] = torch.cat(values) if multi else torch.stack(values)
+        if self.masking is not None and "bool_masked_pos" not in batch:
+            batch["bool_masked_pos"] = make_masks(
+                self.masking, batch["pixel_values"], batch.get("motion"), self._generator()
+            )
+        batch["labels"] = torch.tensor(
+            [int(row.get("labels", row.get("label", -1))) for row in good], dtype=torch.long
+        ).repeat_interleave(counts)
+        if all("sample_index" in row for row in good):
+            batch["sample_index"] = torch.tensor(
+                [int(row["sample_index"]) for row in good], dtype=torch.long
+            ).repeat_interleave(counts)
         if multi and not self.flatten_views:
-            if len(set(counts)) != 1:
-                raise ValueError(f"flatten_views=False needs the same number of views per row, got {counts}.")
-            batch = {k: v.view(len(good), counts[0], *v.shape[1:]) for k, v in batch.items()}
-        return batch
-
-    def _mask(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        pixel_values = batch["pixel_values"]
-        motion = batch.get("motion")
-        geometry = getattr(self.masking, "geometry", None)
-        if geometry is not None:
-            got = (pixel_values.shape[1], *pixel_values.shape[-2:])
-            want = (geometry.num_frames, *geometry.image_size)
-            if got != want:
+            if len(set(counts.tolist())) != 1:
                 raise ValueError(
-                    f"Clips are (T, H, W) = {got} but the masking strategy expects {want}; make the "
-                    "transform's size and num_frames match the model."
+                    f"flatten_views=False needs the same number of views per row, got {counts.tolist()}."
                 )
-        needs_pixels = motion is None and getattr(self.masking, "requires_motion", False)
-        return self.masking(
-            pixel_values.shape[0],
-            motion=motion,
-            generator=self._generator(),
-            pixel_values=pixel_values if needs_pixels else None,
-        )
+            batch = {k: v.view(len(good), int(counts[0]), *v.shape[1:]) for k, v in batch.items()}
+        return batch
 
     def __repr__(self) -> str:
         return f"VideoCollator(masking={self.masking!r}, seed={self.seed}, flatten_views={self.flatten_views})"
+
+
+def _optional_column(rows: Sequence[dict[str, Any]], key: str, dtype: torch.dtype) -> list[torch.Tensor] | None:
+    """The ``key`` tensors of every row, or None when no row has one (a mix is an error)."""
+    values = [row.get(key) for row in rows]
+    if all(v is None for v in values):
+        return None
+    if any(v is None for v in values):
+        raise ValueError(f"Some rows have {key} and others do not; decode them all the same way.")
+    return [torch.as_tensor(v, dtype=dtype) for v in values]

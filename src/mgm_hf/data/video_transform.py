@@ -1,5 +1,12 @@
 """The ``set_transform`` callable: decode with PyAV (:func:`mgm_hf.video.read_clip`), augment frames
-and motion together, and return ``pixel_values`` / ``motion`` / ``labels``.
+and motion together, and return ``pixel_values`` / ``motion`` / ``labels`` (and, with ``masking``,
+``bool_masked_pos``).
+
+Per-sample determinism: every random draw of a row (temporal start, segment offsets, crop, flip,
+mask) comes from one ``torch.Generator`` of that row, seeded from the row's ``seed`` column when the
+dataset has one, else from torch's global RNG. Under a wrapper that seeds the global RNG per sample
+(:class:`mgm_hf.training.sampling.SeededDataset`), a row's clip and mask therefore depend only on its
+sample seed: not on its batch neighbours, the number of DataLoader workers or a resume.
 
 Failure policy (DESIGN.md "Reliability"): a video that cannot be read or augmented is **skipped**:
 its row comes back with ``pixel_values=None`` and ``motion=None`` (a marker the collator drops), the
@@ -18,6 +25,7 @@ from typing import Any
 import av
 import torch
 
+from .collator import make_masks, resolve_masking
 from .failures import FailureTracker
 from .transforms.modules import JointTransform
 
@@ -38,7 +46,8 @@ DECODE_ERRORS = _decode_errors()
 
 
 class VideoTransform:
-    """Decodes and augments a batch of dataset rows (``{"path": [...], "label": [...]}``).
+    """Decodes and augments a batch of dataset rows (``{"path": [...], "label": [...]}``, optionally
+    ``"seed"``: an explicit per-row seed, and ``"sample_index"``: passed through).
 
     Args:
         transform: a joint transform ``(frames, motion, generator) -> (frames, motion)`` (e.g.
@@ -55,22 +64,32 @@ class VideoTransform:
         num_temporal_views: > 1 decodes that many evenly spaced clips in one pass
             (:func:`~mgm_hf.video.read_views`; the papers test with 5 on K400, 2 on SSv2); each is
             then augmented by every transform of the list (e.g. 3 crops: 5 × 3 = 15 views).
+        test_views: decode with :func:`~mgm_hf.video.read_views` (evenly spaced, no random start)
+            also for ``num_temporal_views=1`` (the centre clip of single-view testing); implied by
+            ``num_temporal_views > 1``.
         num_repeats: repeated augmentation: the decoded clip is augmented ``num_repeats`` times
             (random crops/flips differ; the frames are decoded once). Rows then carry a leading
             view dimension, which :class:`~mgm_hf.data.VideoCollator` flattens into the batch.
         max_failure_rate: tolerated share of videos that fail to decode (see the module docstring).
         min_attempts: videos read before the share is checked.
+        masking: a :class:`~mgm_hf.masking.MaskingStrategy` (or a model config with a ``masking``
+            dict): each row gets its mask(s) ``bool_masked_pos`` (L,) or (V, L), made from the row's
+            own generator (see the module docstring), which :class:`~mgm_hf.data.VideoCollator`
+            stacks. None (default) leaves masks to the collator.
         read_kwargs: more keyword arguments for ``read_clip`` (e.g. ``flow_method``).
         reader: the clip reader, ``reader(path, num_frames=, frame_stride=, sampling=, motion=,
             seed=, **read_kwargs) -> Clip``; defaults to :func:`mgm_hf.video.read_clip` (not used
-            with ``num_temporal_views > 1``, which calls :func:`~mgm_hf.video.read_views`).
+            with test views, which call :func:`~mgm_hf.video.read_views`).
 
     Each output row: ``pixel_values`` float (T, C, H, W), ``motion`` float (T, h, w, 2) or None,
-    ``labels`` int; with several views (``num_repeats > 1`` or a list of transforms) ``pixel_values``
-    is (V, T, C, H, W) and ``motion`` (V, T, h, w, 2). A failed row has ``pixel_values=None``.
+    ``labels`` int, ``bool_masked_pos`` bool (L,) (with ``masking``), ``sample_index`` int (when the
+    dataset has that column); with several views (``num_repeats > 1``, test views or a list of
+    transforms) ``pixel_values`` is (V, T, C, H, W), ``motion`` (V, T, h, w, 2) and
+    ``bool_masked_pos`` (V, L). A failed row has ``pixel_values=None`` (and no mask).
 
-    Randomness comes from torch's global RNG, which ``torch.manual_seed`` and DataLoader's per-worker
-    seeding control.
+    Randomness: one generator per row, seeded by the dataset's ``seed`` column or else from torch's
+    global RNG (which ``torch.manual_seed``, DataLoader's per-worker seeding and
+    :class:`~mgm_hf.training.sampling.SeededDataset` control).
 
     Failure counts live in each process: with DataLoader workers every worker checks the share over
     the videos it read. Decoding is fork-safe (``tests/test_video_fork.py``), so the default "fork"
@@ -86,9 +105,11 @@ class VideoTransform:
         sampling: str = "dense",
         motion: str = "auto",
         num_temporal_views: int = 1,
+        test_views: bool = False,
         num_repeats: int = 1,
         max_failure_rate: float = 0.05,
         min_attempts: int = 20,
+        masking: Any = None,
         read_kwargs: dict[str, Any] | None = None,
         reader: Callable[..., Any] | None = None,
     ) -> None:
@@ -98,7 +119,8 @@ class VideoTransform:
         if sampling not in ("dense", "segments", "segments_center"):
             raise ValueError(f"sampling must be 'dense', 'segments' or 'segments_center', got {sampling!r}.")
         self.views = list(transform) if isinstance(transform, (list, tuple)) else [transform]
-        self.multi_view = isinstance(transform, (list, tuple)) or num_repeats > 1 or num_temporal_views > 1
+        self.test_views = bool(test_views) or num_temporal_views > 1
+        self.multi_view = isinstance(transform, (list, tuple)) or num_repeats > 1 or self.test_views
         self.num_frames = int(num_frames)
         self.frame_stride = int(frame_stride)
         self.sampling = sampling
@@ -107,13 +129,15 @@ class VideoTransform:
         self.num_repeats = int(num_repeats)
         self.read_kwargs = dict(read_kwargs or {})
         self.reader = reader
+        self.masking = resolve_masking(masking)
         self.failures = FailureTracker(max_failure_rate, min_attempts)
 
     # --------------------------------------------------------------------------------- one video
-    def read(self, path: str) -> list[Any]:
+    def read(self, path: str, generator: torch.Generator | None = None) -> list[Any]:
         """Decodes the temporal views of one video: a list of clips with frames uint8 (T, H, W, 3) and
-        motion (T, h, w, 2) or None. Random starts are seeded from torch's global RNG."""
-        if self.num_temporal_views > 1:
+        motion (T, h, w, 2) or None. Random starts are seeded from ``generator`` (torch's global RNG
+        when None)."""
+        if self.test_views:
             from mgm_hf.video import read_views
 
             return read_views(
@@ -124,7 +148,7 @@ class VideoTransform:
         reader = self.reader
         if reader is None:
             from mgm_hf.video import read_clip as reader
-        seed = int(torch.randint(0, 2**62, (1,)).item())
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
         return [
             reader(
                 path, num_frames=self.num_frames, frame_stride=self.frame_stride, sampling=self.sampling,
@@ -132,9 +156,11 @@ class VideoTransform:
             )
         ]
 
-    def augment(self, clips: list[Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def augment(
+        self, clips: list[Any], generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """All views of one video's decoded clips, stacked (temporal view, then transform, then
-        repeat): (V, T, C, H, W) and (V, T, h, w, 2) or None."""
+        repeat): (V, T, C, H, W) and (V, T, h, w, 2) or None. Crops/flips draw from ``generator``."""
         from .transforms.functional import to_float_tchw
 
         outputs = []
@@ -145,25 +171,33 @@ class VideoTransform:
                     if view is None:
                         out = (to_float_tchw(frames), None if motion is None else torch.as_tensor(motion).float())
                     else:
-                        out = view(frames, motion, None)
+                        out = view(frames, motion, generator)
                     outputs.append(out)
         pixel_values = torch.stack([torch.as_tensor(f) for f, _ in outputs])
         if any(m is None for _, m in outputs):
             return pixel_values, None
         return pixel_values, torch.stack([torch.as_tensor(m, dtype=torch.float32) for _, m in outputs])
 
-    def process(self, path: str) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-        """Decode + augment one video; None (logged and counted) when it fails."""
+    def process(self, path: str, seed: int | None = None) -> dict[str, Any] | None:
+        """Decode + augment (+ mask) one video, every draw from one generator seeded with ``seed``
+        (drawn from torch's global RNG when None): ``{"pixel_values", "motion"[, "bool_masked_pos"]}``
+        with the shapes of the class docstring; None (logged and counted) when the video fails."""
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+        generator = torch.Generator().manual_seed(int(seed))
         try:
-            pixel_values, motion = self.augment(self.read(path))
+            pixel_values, motion = self.augment(self.read(path, generator), generator)
         except DECODE_ERRORS as error:
             reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
             self.failures.failure(path, reason)
             return None
         self.failures.success()
+        row: dict[str, Any] = {"pixel_values": pixel_values, "motion": motion}
+        if self.masking is not None:  # outside the try: a wrong geometry is an error, not a bad video
+            row["bool_masked_pos"] = make_masks(self.masking, pixel_values, motion, generator)
         if not self.multi_view:
-            return pixel_values[0], None if motion is None else motion[0]
-        return pixel_values, motion
+            row = {k: None if v is None else v[0] for k, v in row.items()}
+        return row
 
     # ------------------------------------------------------------------------------------- batch
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -171,19 +205,23 @@ class VideoTransform:
             raise KeyError(f"VideoTransform needs a 'path' column; the dataset has {sorted(batch)}.")
         paths = batch["path"]
         labels = batch.get("label", [-1] * len(paths))
-        out: dict[str, list[Any]] = {"pixel_values": [], "motion": [], "labels": []}
-        for path, label in zip(paths, labels):
-            result = self.process(path)
-            pixel_values, motion = result if result is not None else (None, None)
-            out["pixel_values"].append(pixel_values)
-            out["motion"].append(motion)
+        seeds = batch.get("seed", [None] * len(paths))
+        keys = ["pixel_values", "motion", *(["bool_masked_pos"] if self.masking is not None else [])]
+        out: dict[str, list[Any]] = {key: [] for key in [*keys, "labels"]}
+        for path, label, seed in zip(paths, labels, seeds):
+            row = self.process(path, seed) or {}
+            for key in keys:
+                out[key].append(row.get(key))
             out["labels"].append(int(label) if label is not None else -1)
+        if "sample_index" in batch:
+            out["sample_index"] = [int(i) for i in batch["sample_index"]]
         return out
 
     def __repr__(self) -> str:
         return (
             f"VideoTransform(views={self.views!r}, num_frames={self.num_frames}, frame_stride="
             f"{self.frame_stride}, sampling={self.sampling!r}, motion={self.motion!r}, "
-            f"num_temporal_views={self.num_temporal_views}, num_repeats={self.num_repeats}, "
+            f"num_temporal_views={self.num_temporal_views}, test_views={self.test_views}, "
+            f"num_repeats={self.num_repeats}, masking={self.masking!r}, "
             f"max_failure_rate={self.failures.max_failure_rate})"
         )

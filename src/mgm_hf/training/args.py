@@ -95,7 +95,7 @@ def add_hub_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hub_model_id", default=None, help="org/name")
     group.add_argument("--hub_private", action="store_true")
     group.add_argument("--hub_card_template", default=None,
-                       help="a template from model_cards/ (default: the generic one)")
+                       help="a release card of model_cards/ or a template file (default: the packaged run template)")
 
 
 def builtin_spec_from_args(args: argparse.Namespace) -> BuiltinMotionSpec:

@@ -1,35 +1,30 @@
-"""Datasets of the example scripts: video files -> clips -> joint transforms -> masks -> batches.
+"""Data of the example scripts: thin use of the data package's pipeline
+(:func:`~mgm_hf.data.load_video_dataset` + :class:`~mgm_hf.data.VideoTransform` +
+:class:`~mgm_hf.data.VideoCollator`).
 
 Resolution of ``--dataset_name``/``--dataset_root``: nothing given means the built-in motion
 dataset (generated once, see :mod:`mgm_hf.data.builtin_motion`) read as a ``videofolder``.
-Listing the files of a split goes through :func:`mgm_hf.data.load_video_dataset` when present;
-decoding through :func:`mgm_hf.video.read_clip`.
 
-Randomness: :class:`VideoClipDataset` draws everything (temporal start, crop, flip, mask) from one
-``torch.Generator`` seeded from the global torch RNG on entry, which :class:`SeededDataset`
-seeds per sample. The same sample seed therefore gives the same clip and mask everywhere.
+Exact resume: :func:`seeded_loader` draws ``(index, sample_seed)`` pairs from an
+:class:`~mgm_hf.training.sampling.EpochSampler` and reads each row through a
+:class:`~mgm_hf.training.sampling.SeededDataset`, which seeds torch's global RNG per sample; the
+transform seeds each row's generator from it, so a clip and its mask (``VideoTransform(masking=...)``)
+depend only on ``(seed, epoch, position)``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import datasets
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader
 
+from mgm_hf.data import VideoCollator, VideoTransform, eval_transforms, load_video_dataset
 from mgm_hf.data.builtin_motion import BuiltinMotionSpec, builtin_motion_dataset
-from mgm_hf.data.failures import FailureTracker
 
-logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VideoItem:
-    path: str
-    label: int
+from .sampling import EpochSampler, SeededDataset
 
 
 def resolve_dataset(name: str | None, root: str | None, spec: BuiltinMotionSpec) -> tuple[str, str]:
@@ -43,131 +38,78 @@ def resolve_dataset(name: str | None, root: str | None, spec: BuiltinMotionSpec)
     return name, root
 
 
+@dataclass(frozen=True)
+class VideoItem:
+    path: str
+    label: int
+
+
 def list_videos(name: str, root: str, split: str) -> tuple[list[VideoItem], list[str]]:
-    """The files and integer labels of one split (via :func:`mgm_hf.data.load_video_dataset`), plus
-    the class names (index = label)."""
-    from mgm_hf.data import load_video_dataset
+    """The files and integer labels of one split, plus the class names (index = label)."""
+    ds = _load_split(name, root, split)
+    return [VideoItem(str(p), int(lbl)) for p, lbl in zip(ds["path"], ds["label"])], class_names(ds)
 
+
+def _load_split(name: str, root: str, split: str) -> datasets.Dataset:
     ds = load_video_dataset(name, root, split)
-    items = [VideoItem(str(p), int(lbl)) for p, lbl in zip(ds["path"], ds["label"])]
-    if not items:
+    if len(ds) == 0:
         raise FileNotFoundError(f"Dataset {name!r} at {root} has no videos in split {split!r}.")
-    return items, _class_names(ds)
+    return ds
 
 
-def _class_names(ds: Any) -> list[str]:
+def video_dataset(name: str, root: str, split: str, transform: VideoTransform | None) -> datasets.Dataset:
+    """One split decoded on the fly by ``transform`` (None: raw ``path``/``label`` rows until
+    ``set_transform``), with a ``sample_index`` column (the row number), which the transform and
+    :class:`~mgm_hf.data.VideoCollator` carry into the batch."""
+    ds = _load_split(name, root, split)
+    ds = ds.add_column("sample_index", list(range(len(ds))))
+    if transform is not None:
+        ds.set_transform(transform)
+    return ds
+
+
+def class_names(ds: datasets.Dataset) -> list[str]:
+    """The class names of a :func:`video_dataset` (index = label)."""
     feature = ds.features.get("label")
     if feature is not None and hasattr(feature, "names"):
         return list(feature.names)
-    return [str(i) for i in range(max(ds["label"]) + 1)]
+    return [str(i) for i in range(max(ds.with_format(None)["label"]) + 1)]
 
 
-def read_clip_at(path: str, num_frames: int, frame_stride: int, motion: str,
-                 generator: torch.Generator | None) -> Any:
-    """Decodes one clip with :func:`mgm_hf.video.read_clip` at a random temporal start drawn from
-    ``generator``."""
-    from mgm_hf.video import read_clip
-
-    return read_clip(path, num_frames=num_frames, frame_stride=frame_stride, motion=motion, generator=generator)
-
-
-class VideoClipDataset(Dataset):
-    """``ds[i]`` -> ``{"pixel_values" (T, C, H, W), "labels", "sample_index"[, "motion"][, "bool_masked_pos"]}``.
-
-    Args:
-        items: the videos.
-        transform: a joint transform ``(frames, motion, generator) -> (frames, motion)``.
-        masking: a ``MaskingStrategy``; masks are made here, one per clip, when given.
-        motion: what ``read_clip`` should return as motion (``"auto"``, ``"motion_vectors"``,
-            ``"optical_flow"``, ``"none"``).
-        max_failure_rate: share of unreadable videos tolerated (each logged and skipped, the data
-            package's policy) before :class:`~mgm_hf.data.failures.TooManyFailuresError` stops the run.
-
-    Masks are made per clip here (not per batch in a collator) from the clip's own seeded generator,
-    so a clip's mask never depends on its batch neighbours: that is what makes resume exact.
-    """
-
-    def __init__(self, items: Sequence[VideoItem], *, num_frames: int, frame_stride: int, motion: str,
-                 transform: Callable, masking: Any = None, max_failure_rate: float = 0.05) -> None:
-        self.items = list(items)
-        self.num_frames = num_frames
-        self.frame_stride = frame_stride
-        self.motion = motion
-        self.transform = transform
-        self.masking = masking
-        self.failures = FailureTracker(max_failure_rate=max_failure_rate)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict[str, Any] | None:
-        """The sample, or None when the video cannot be read (logged and counted by
-        ``self.failures``, the data package's policy; :func:`collate` drops it)."""
-        from mgm_hf.data.video_transform import DECODE_ERRORS
-
-        item = self.items[index]
-        generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
-        try:
-            clip = read_clip_at(item.path, self.num_frames, self.frame_stride, self.motion, generator)
-            frames, motion = self.transform(clip.frames, clip.motion, generator)
-        except DECODE_ERRORS as err:
-            self.failures.failure(item.path, f"{type(err).__name__}: {err}")
-            return None
-        self.failures.success()
-        sample: dict[str, Any] = {"pixel_values": frames, "labels": item.label, "sample_index": index}
-        if motion is not None:
-            sample["motion"] = torch.as_tensor(motion, dtype=torch.float32)
-        if self.masking is not None:
-            mask_motion = sample.get("motion")
-            sample["bool_masked_pos"] = self.masking(
-                1, motion=None if mask_motion is None else mask_motion[None], generator=generator,
-                pixel_values=frames[None] if self.masking.requires_motion and mask_motion is None else None,
-            )[0]
-        return sample
+def seeded_loader(dataset: datasets.Dataset, collator: VideoCollator, *, batch_size: int, seed: int,
+                  repeats: int = 1, **loader_kwargs: Any) -> tuple[DataLoader, EpochSampler]:
+    """A training DataLoader over ``dataset`` in the seeded order of an :class:`EpochSampler`
+    (``repeats`` adjacent views per video) with per-sample seeds, and that sampler (call its
+    ``set_epoch``). ``loader_kwargs`` go to the DataLoader (``num_workers``, ``drop_last``...)."""
+    sampler = EpochSampler(len(dataset), seed=seed, repeats=repeats)
+    loader = DataLoader(SeededDataset(dataset), batch_size=batch_size, sampler=sampler, collate_fn=collator,
+                        generator=torch.Generator().manual_seed(seed), **loader_kwargs)
+    return loader, sampler
 
 
-def collate(samples: list[dict[str, Any] | None]) -> dict[str, torch.Tensor]:
-    """Stacks samples into a batch, dropping the None of videos that failed to decode."""
-    good = [s for s in samples if s is not None]
-    if len(good) < len(samples):
-        logger.info("Dropped %d failed video(s) from a batch of %d.", len(samples) - len(good), len(samples))
-    if not good:
-        raise RuntimeError(f"Every video of a batch of {len(samples)} failed to decode (see the warnings above).")
-    batch: dict[str, torch.Tensor] = {}
-    for key in good[0]:
-        values = [s[key] for s in good]
-        batch[key] = torch.stack(values) if torch.is_tensor(values[0]) else torch.as_tensor(values)
-    return batch
+def eval_view_transform(size: int, num_frames: int, frame_stride: int, *, num_temporal_views: int = 1,
+                        num_crops: int = 1, sampling: str = "dense", short_side: int | None = None) -> VideoTransform:
+    """Multi-view testing without randomness: rows of ``pixel_values`` (V, T, C, H, W) with
+    ``V = num_temporal_views × num_crops`` (evenly spaced clips or TSN segment views, each cropped
+    ``num_crops`` times)."""
+    crops = eval_transforms(size, num_crops=num_crops, short_side=short_side, motion_cell=min(8, size // 4))
+    return VideoTransform(crops, num_frames=num_frames, frame_stride=frame_stride, sampling=sampling,
+                          motion="none", num_temporal_views=num_temporal_views, test_views=True)
 
 
-class MultiViewDataset(Dataset):
-    """Multi-view testing: ``ds[i]["pixel_values"]`` is ``(V, T, C, H, W)`` with
-    ``V = num_temporal_views × len(spatial_transforms)`` (e.g. 2 × 3 on SSv2, 5 × 3 on K400).
+def eval_view_loader(dataset: datasets.Dataset, *, batch_size: int, num_workers: int = 0) -> DataLoader:
+    """Batches of ``pixel_values`` (B, V, T, C, H, W) and ``labels`` (B, V) of a test-view dataset."""
+    return DataLoader(dataset, batch_size=batch_size, collate_fn=VideoCollator(flatten_views=False),
+                      num_workers=num_workers)
 
-    Temporal views come from :func:`mgm_hf.video.read_views` (evenly spaced dense clips, or TSN
-    segment views with ``sampling="segments"``); each is cropped by every spatial transform.
-    """
 
-    def __init__(self, items: Sequence[VideoItem], *, num_frames: int, frame_stride: int,
-                 num_temporal_views: int, spatial_transforms: Sequence[Callable], sampling: str = "dense") -> None:
-        self.items = list(items)
-        self.num_frames = num_frames
-        self.frame_stride = frame_stride
-        self.num_temporal_views = num_temporal_views
-        self.spatial_transforms = list(spatial_transforms)
-        self.sampling = sampling
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        from mgm_hf.video import read_views
-
-        item = self.items[index]
-        clips = read_views(item.path, num_frames=self.num_frames, frame_stride=self.frame_stride,
-                           num_views=self.num_temporal_views, sampling=self.sampling, motion="none")
-        views = [transform(clip.frames, None)[0] for clip in clips for transform in self.spatial_transforms]
-        return {"pixel_values": torch.stack(views), "labels": item.label, "sample_index": index}
-
-__all__ = ["MultiViewDataset", "VideoClipDataset", "VideoItem", "collate", "list_videos", "read_clip_at",
-           "resolve_dataset"]
+__all__ = [
+    "VideoItem",
+    "class_names",
+    "eval_view_loader",
+    "eval_view_transform",
+    "list_videos",
+    "resolve_dataset",
+    "seeded_loader",
+    "video_dataset",
+]

@@ -28,13 +28,16 @@ def evaluate_classifier(
     dataloader: Iterable[dict[str, torch.Tensor]],
     predict: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor] = predict_views,
 ) -> dict[str, float]:
-    """Top-1/top-5 over the whole (prepared, sharded) dataloader: ``gather_for_metrics`` collects
+    """Top-1/top-5 over the whole (prepared, sharded) dataloader of ``pixel_values`` (B, V, T, C, H, W)
+    and ``labels`` (B, V) or (B,): ``gather_for_metrics`` collects
     every process's predictions and drops the duplicates padding the last batch."""
     model.eval()
     scores, labels = [], []
     for batch in dataloader:
         batch_scores = predict(model, batch["pixel_values"])
-        batch_scores, batch_labels = accelerator.gather_for_metrics((batch_scores, batch["labels"]))
+        labels_per_view = batch["labels"]  # (B, V) from VideoCollator(flatten_views=False), or (B,)
+        video_labels = labels_per_view[:, 0] if labels_per_view.dim() > 1 else labels_per_view
+        batch_scores, batch_labels = accelerator.gather_for_metrics((batch_scores, video_labels))
         scores.append(batch_scores.cpu())
         labels.append(batch_labels.cpu())
     all_scores, all_labels = torch.cat(scores), torch.cat(labels)

@@ -6,7 +6,8 @@
 * ``preprocessor_config.json``: a ``VideoMAEImageProcessor`` with the run's crop size, mean, std;
 * ``training_args.json``: every command-line argument;
 * ``all_results.json``: the measured numbers;
-* ``README.md``: the model card rendered from ``model_cards/`` with those numbers.
+* ``README.md``: the model card rendered with those numbers from the packaged run template (or a
+  release card of ``model_cards/``).
 
 :func:`push_run_to_hub` uploads exactly that folder (never checkpoints, logs or temp folders)
 through ``HfApi.create_repo`` and ``HfApi.upload_folder``.

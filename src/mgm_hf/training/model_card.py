@@ -1,4 +1,8 @@
-"""Model cards rendered from ``model_cards/*.md`` templates with a run's real numbers.
+"""Model cards rendered from templates with a run's real numbers.
+
+The generic run template ships with the package (``mgm_hf/training/templates/model_card.md``, read
+with :mod:`importlib.resources`, so pushing works from an installed mgm_hf); the release cards live in
+the checkout's ``model_cards/``.
 
 A template is a normal card (YAML metadata between ``---`` lines, then Markdown) whose body may use
 ``${name}`` placeholders (:class:`string.Template`). Rendering fills every placeholder (a missing
@@ -10,26 +14,39 @@ from __future__ import annotations
 
 import json
 import string
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from huggingface_hub import ModelCard
 
-MODEL_CARDS_DIR = Path(__file__).resolve().parents[3] / "model_cards"
-DEFAULT_TEMPLATE = "run_template.md"
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+MODEL_CARDS_DIR = Path(__file__).resolve().parents[3] / "model_cards"  # exists in a checkout only
+DEFAULT_TEMPLATE = "model_card.md"
 
 
-def find_template(name: str | Path | None) -> Path:
-    """``None`` -> the generic run template; a release name (``mgm-vitb-ssv2``) or a path otherwise."""
+def package_templates() -> Traversable:
+    """The templates shipped as package data (``mgm_hf/training/templates``)."""
+    return resources.files("mgm_hf.training").joinpath("templates")
+
+
+def find_template(name: str | Path | None) -> Path | Traversable:
+    """``None`` -> the generic run template (package data); otherwise a path, a packaged template's
+    name, or a release name (``mgm-vitb-ssv2``) from the checkout's ``model_cards/``."""
     name = str(name or DEFAULT_TEMPLATE)
     path = Path(name)
     if path.is_file():
         return path
-    candidate = MODEL_CARDS_DIR / (name if name.endswith(".md") else f"{name}.md")
-    if not candidate.is_file():
-        raise FileNotFoundError(f"No model card template {name!r} (looked in {MODEL_CARDS_DIR}).")
-    return candidate
+    filename = name if name.endswith(".md") else f"{name}.md"
+    for candidate in (package_templates().joinpath(filename), MODEL_CARDS_DIR / filename):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"No model card template {name!r} (looked in {package_templates()} and {MODEL_CARDS_DIR})."
+    )
 
 
 def split_card(text: str) -> tuple[dict[str, Any], str]:
@@ -45,7 +62,7 @@ def render_card(
 ) -> str:
     """Fills the placeholders of ``template`` (see :func:`find_template`) from ``values`` and merges
     ``extra_metadata`` (lists are extended, scalars set only where the template has none)."""
-    metadata, body = split_card(find_template(template).read_text())
+    metadata, body = split_card(find_template(template).read_text(encoding="utf-8"))
     for key, value in (extra_metadata or {}).items():
         if isinstance(value, list):
             metadata[key] = list(dict.fromkeys([*metadata.get(key, []), *value]))
@@ -91,4 +108,5 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
-__all__ = ["DEFAULT_TEMPLATE", "MODEL_CARDS_DIR", "find_template", "render_card", "run_values", "split_card"]
+__all__ = ["DEFAULT_TEMPLATE", "MODEL_CARDS_DIR", "find_template", "package_templates", "render_card", "run_values",
+           "split_card"]
