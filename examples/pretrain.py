@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     masking.add_argument("--masking", default="mgm", choices=available_masking_strategies())
     masking.add_argument("--mask_ratio", type=float, default=0.9)
     masking.add_argument("--masking_options", type=json_dict, default={},
-                         help='extra strategy options as JSON, e.g. \'{"k": 1}\'')
+                         help='extra strategy options as JSON, e.g. \'{"top_k": 2}\' for mgm')
     masking.add_argument("--motion", default="auto", choices=["auto", "motion_vectors", "optical_flow", "none"],
                          help="motion source read with the clip (strategies without motion ignore it)")
     add_data_args(parser)

@@ -10,7 +10,7 @@ from mgm_hf.data.builtin_motion import BuiltinMotionSpec
 
 
 def json_dict(text: str) -> dict[str, Any]:
-    """argparse type for ``'{"k": 1}'`` options."""
+    """argparse type for JSON object options such as ``'{"top_k": 2}'``."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
