@@ -123,7 +123,8 @@ def test_prepared_ssv2_loads_and_decodes_with_motion_vectors(tmp_path, dataset):
     (dataset / "labels" / "train.json").write_text(json.dumps(train))
     out = tmp_path / "ssv2_h264"
     assert main(["prepare", str(dataset), str(out), "--workers", "1", "--exact-motion"]) == 0
-    transform = VideoTransform(pretrain_transform(32, flip=False), num_frames=4, frame_stride=2,
+    # scales=(1.0,): the whole frame, resized to 32, so the square is in view whatever the seed.
+    transform = VideoTransform(pretrain_transform(32, flip=False, scales=(1.0,)), num_frames=4, frame_stride=2,
                                motion="motion_vectors")
     ds = load_video_dataset("ssv2", out, "train", video_dir=out / "videos", transform=transform)
     torch.manual_seed(0)
