@@ -1,17 +1,23 @@
 """The built-in default dataset: small real H.264 clips whose label *is* the motion.
 
-A textured square moves over a textured background in one of a few directions (or stays still), in
-the spirit of Something-Something, where appearance says nothing about the class. Clips are rendered
-with :func:`mgm_hf.video.moving_square_frames` and encoded with :func:`mgm_hf.video.write_video`
-(H.264, no B-frames, one reference frame, so its motion vectors are exact per-frame motion), laid out
-as a ``videofolder``::
+A textured square moves over a background in one of a few directions (or stays still), in the
+spirit of Something-Something, where appearance says nothing about the class. ``texture="smooth"``
+(the default, v2) renders a textured square over a linear colour ramp with faint fine detail
+(:func:`mgm_hf.video.synthetic.smooth_moving_square_frames`): after norm_pix_loss's per-patch
+normalisation a masked background patch is largely predictable from its visible neighbours, and the
+``tiny`` model's loss leaves the blind value within ~200 steps. ``texture="noise"`` (v1's data)
+renders multi-scale noise for both (:func:`mgm_hf.video.moving_square_frames`); its normalised
+patches are unpredictable from their neighbours and the ``tiny`` model stayed at the blind loss
+there (1000 steps tried). Clips are encoded with :func:`mgm_hf.video.write_video` (H.264, no
+B-frames, one reference frame, so its motion vectors are exact per-frame motion), laid out as a
+``videofolder``::
 
     <root>/train/<class>/<class>_<i>.mp4
     <root>/validation/<class>/<class>_<i>.mp4
     <root>/manifest.json
 
 Everything is deterministic from ``seed``. The dataset is generated once per spec into
-``$MGM_HF_CACHE`` (default ``~/.cache/mgm_hf``) as ``builtin_motion_v1-<hash>``: written to a
+``$MGM_HF_CACHE`` (default ``~/.cache/mgm_hf``) as ``builtin_motion_v2-<hash>``: written to a
 temporary folder and renamed when complete, so concurrent processes (e.g. every rank of a
 distributed run) never see a half-written dataset; the loser of a race just drops its copy.
 """
@@ -28,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = "builtin_motion_v1"
+VERSION = "builtin_motion_v2"
+TEXTURES = ("smooth", "noise")
 # Class name -> unit direction (dx, dy) in image coordinates (y points down).
 DIRECTIONS: dict[str, tuple[float, float]] = {
     "moving_down": (0.0, 1.0),
@@ -38,8 +45,10 @@ DIRECTIONS: dict[str, tuple[float, float]] = {
     "moving_up_right": (0.7071, -0.7071),
     "static": (0.0, 0.0),
 }
-# H.264 without B-frames and with one reference frame: motion vectors are the per-frame motion.
-ENCODER_OPTIONS: dict[str, str] = {"bf": "0", "refs": "1", "g": "64"}
+# H.264 without B-frames and with one reference frame: motion vectors are the per-frame motion. One
+# encoder thread: x264's output depends on its thread count (by default 1.5 × the cores), and with the
+# default we also saw the same frames encode to different bytes now and then on a loaded machine.
+ENCODER_OPTIONS: dict[str, str] = {"bf": "0", "refs": "1", "g": "64", "threads": "1"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class BuiltinMotionSpec:
     num_frames: int = 32
     size: int = 64
     square_size: int = 20
+    texture: str = "smooth"
     classes: tuple[str, ...] = field(default_factory=lambda: tuple(DIRECTIONS))
     seed: int = 0
 
@@ -59,6 +69,8 @@ class BuiltinMotionSpec:
         unknown = sorted(set(self.classes) - set(DIRECTIONS))
         if unknown:
             raise ValueError(f"Unknown builtin classes {unknown}; available: {sorted(DIRECTIONS)}.")
+        if self.texture not in TEXTURES:
+            raise ValueError(f"texture must be one of {TEXTURES}, got {self.texture!r}.")
         if self.size % 2 or self.size < 16:
             raise ValueError(f"size must be even and >= 16 (H.264 yuv420p), got {self.size}.")
         if not 4 <= self.square_size <= self.size // 2:
@@ -114,6 +126,7 @@ def clip_parameters(spec: BuiltinMotionSpec, label: str, rng: np.random.Generato
 
 def _generate(spec: BuiltinMotionSpec, root: Path) -> None:
     from mgm_hf.video import moving_square_frames, write_video
+    from mgm_hf.video.synthetic import smooth_moving_square_frames
 
     rng = np.random.default_rng(spec.seed)
     files: dict[str, list[dict]] = {"train": [], "validation": []}
@@ -121,13 +134,12 @@ def _generate(spec: BuiltinMotionSpec, root: Path) -> None:
         for label in spec.classes:
             for i in range(count):
                 params = clip_parameters(spec, label, rng)
-                frames, _ = moving_square_frames(
-                    num_frames=spec.num_frames,
-                    size=(spec.size, spec.size),
-                    square_size=spec.square_size,
-                    background="noise",
-                    **params,
-                )
+                geometry = {"num_frames": spec.num_frames, "size": (spec.size, spec.size),
+                            "square_size": spec.square_size}
+                if spec.texture == "smooth":
+                    frames, _ = smooth_moving_square_frames(**geometry, **params)
+                else:
+                    frames, _ = moving_square_frames(**geometry, background="noise", **params)
                 rel = Path(split) / label / f"{label}_{i:03d}.mp4"
                 write_video(root / rel, frames, codec="libx264", fps=25, options=ENCODER_OPTIONS)
                 files[split].append({"path": str(rel), "label": label, **params})
@@ -135,5 +147,5 @@ def _generate(spec: BuiltinMotionSpec, root: Path) -> None:
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
-__all__ = ["DIRECTIONS", "VERSION", "BuiltinMotionSpec", "builtin_motion_dataset", "clip_parameters",
-           "default_cache_dir"]
+__all__ = ["DIRECTIONS", "TEXTURES", "VERSION", "BuiltinMotionSpec", "builtin_motion_dataset",
+           "clip_parameters", "default_cache_dir"]
