@@ -92,6 +92,31 @@ def random_texture(height: int, width: int, sigma: float = 1.5, seed: int = 0) -
     return _texture(np.random.default_rng(seed), height, width, sigma)
 
 
+def _composite_moving_square(
+    bg: np.ndarray, square: np.ndarray, start: tuple[float, float], velocity: tuple[float, float], num_frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pastes ``square`` (s, s, 3) over the static ``bg`` (H, W, 3) at ``start + t * velocity`` (top-left
+    (x, y), sub-pixel positions warped bilinearly). Returns uint8 frames (T, H, W, 3), positions (T, 2)."""
+    height, width = bg.shape[:2]
+    bg = bg.astype(np.float32)
+    square = square.astype(np.float32)
+    positions = (
+        np.asarray(start, np.float64)[None, :]
+        + np.arange(num_frames)[:, None] * np.asarray(velocity, np.float64)[None, :]
+    )
+    alpha = np.ones(square.shape[:2], np.float32)
+    frames = np.empty((num_frames, height, width, 3), np.uint8)
+    for t, (x, y) in enumerate(positions):
+        # Warp the square (and its coverage) to its sub-pixel position, then composite.
+        matrix = np.float32([[1, 0, x], [0, 1, y]])
+        warp = {"dsize": (width, height), "flags": cv2.INTER_LINEAR, "borderMode": cv2.BORDER_CONSTANT,
+                "borderValue": 0}
+        warped = cv2.warpAffine(square, matrix, **warp)
+        cover = cv2.warpAffine(alpha, matrix, **warp)[..., None]
+        frames[t] = np.clip(np.rint(bg * (1.0 - cover) + warped), 0, 255).astype(np.uint8)
+    return frames, positions
+
+
 def moving_square_frames(
     num_frames: int = 24,
     size: tuple[int, int] = (64, 64),
@@ -127,34 +152,7 @@ def moving_square_frames(
     else:
         bg = np.full((height, width, 3), 128, np.uint8)
     square = _texture(rng, square_size, square_size, sigma=1.0).astype(np.float32)
-    positions = (
-        np.asarray(start, np.float64)[None, :]
-        + np.arange(num_frames)[:, None] * np.asarray(velocity, np.float64)[None, :]
-    )
-    alpha = np.ones((square_size, square_size), np.float32)
-    frames = np.empty((num_frames, height, width, 3), np.uint8)
-    for t, (x, y) in enumerate(positions):
-        # Warp the square (and its coverage) to its sub-pixel position, then composite.
-        matrix = np.float32([[1, 0, x], [0, 1, y]])
-        warped = cv2.warpAffine(
-            square,
-            matrix,
-            (width, height),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
-        cover = cv2.warpAffine(
-            alpha,
-            matrix,
-            (width, height),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )[..., None]
-        out = bg.astype(np.float32) * (1.0 - cover) + warped
-        frames[t] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    return frames, positions
+    return _composite_moving_square(bg, square, start, velocity, num_frames)
 
 
 def linear_gradient(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -201,20 +199,7 @@ def smooth_moving_square_frames(
     bg = np.clip(bg + background_detail * (detail - detail.mean()) / (np.abs(detail - detail.mean()).max() + 1e-6),
                  0, 255)
     square = _texture(rng, square_size, square_size, sigma=square_sigma).astype(np.float32)
-    positions = (
-        np.asarray(start, np.float64)[None, :]
-        + np.arange(num_frames)[:, None] * np.asarray(velocity, np.float64)[None, :]
-    )
-    alpha = np.ones((square_size, square_size), np.float32)
-    frames = np.empty((num_frames, height, width, 3), np.uint8)
-    for t, (x, y) in enumerate(positions):
-        matrix = np.float32([[1, 0, x], [0, 1, y]])
-        warped = cv2.warpAffine(square, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        cover = cv2.warpAffine(alpha, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
-        frames[t] = np.clip(np.rint(bg * (1.0 - cover) + warped), 0, 255).astype(np.uint8)
-    return frames, positions
+    return _composite_moving_square(bg, square, start, velocity, num_frames)
 
 
 def moving_square_motion(
