@@ -52,7 +52,7 @@ from mgm_hf.training.finetuning import classifier_from_pretrained
 from mgm_hf.training.hub import save_image_processor
 from mgm_hf.training.mixup import VideoMixup, soft_cross_entropy
 from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
-from mgm_hf.training.runtime import append_train_log, build_accelerator, tracker_config
+from mgm_hf.training.runtime import append_train_log, build_accelerator, save_final_model, tracker_config
 
 logger = get_logger(__name__)
 # MGM Table 6 / VideoMAE (SSv2, K400): 5 warmup epochs, 30 (SSv2) – 75 (K400) epochs, mixup 0.8, cutmix 1.0.
@@ -198,12 +198,9 @@ def main(argv: list[str] | None = None) -> None:
             break
 
     # ---- save ---------------------------------------------------------------------------------------------
-    accelerator.wait_for_everyone()
     progress.close()
-    unwrapped = accelerator.unwrap_model(model)
-    state_dict = accelerator.get_state_dict(model)  # collective: gathers FSDP / ZeRO-3 shards
+    unwrapped = save_final_model(accelerator, model, args.output_dir)
     if accelerator.is_main_process:
-        unwrapped.save_pretrained(args.output_dir, state_dict=state_dict, safe_serialization=True)
         save_image_processor(args.output_dir, unwrapped.config)
         Path(args.output_dir, "eval_results.json").write_text(
             json.dumps({"validation": metrics, "steps": step}, indent=2))

@@ -52,6 +52,7 @@ from mgm_hf.training.runtime import (
     append_train_log,
     build_accelerator,
     parameter_checksum,
+    save_final_model,
     tracker_config,
 )
 
@@ -230,12 +231,9 @@ def main(argv: list[str] | None = None) -> None:
             break
 
     # ---- save -----------------------------------------------------------------------------------
-    accelerator.wait_for_everyone()
     progress.close()
-    unwrapped = accelerator.unwrap_model(model)
-    state_dict = accelerator.get_state_dict(model)  # collective: gathers FSDP / ZeRO-3 shards
+    unwrapped = save_final_model(accelerator, model, args.output_dir)
     if accelerator.is_main_process:
-        unwrapped.save_pretrained(args.output_dir, state_dict=state_dict, safe_serialization=True)
         results = {"train_loss": loss, "first_step_loss": first_loss, "train_steps": step,
                    "total_batch_size": total_batch_size, "train_runtime_s": round(time.time() - start_time, 1),
                    "pictures_available": bool(pictures and pictures.available)}

@@ -75,3 +75,15 @@ def append_train_log(output_dir: str, record: dict[str, Any]) -> None:
 
 
 __all__ = ["append_rank_log", "append_train_log", "build_accelerator", "parameter_checksum", "tracker_config"]
+
+
+def save_final_model(accelerator: Accelerator, model: torch.nn.Module, output_dir: str) -> torch.nn.Module:
+    """Waits for every rank, gathers the weights (a collective: FSDP / ZeRO-3 shards) and saves them as
+    safetensors with ``save_pretrained`` on the main process. Returns the unwrapped model."""
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    state_dict = accelerator.get_state_dict(model)
+    if accelerator.is_main_process:
+        unwrapped.save_pretrained(output_dir, state_dict=state_dict, safe_serialization=True)
+    return unwrapped
+
