@@ -100,8 +100,16 @@ class MaskingStrategy(ABC):
         return self.masked_count(self.mask_ratio, self.geometry.tokens_per_frame)
 
     @property
+    def counts_per_frame(self) -> bool:
+        """True when every tubelet time step masks exactly ``num_masked_per_frame`` tokens."""
+        return False
+
+    @property
     def num_masked(self) -> int:
-        """Masked tokens per clip (the same in every row). Strategies that mask per frame override."""
+        """Masked tokens per clip (the same in every row): per time step times steps when
+        ``counts_per_frame``, else ``floor(mask_ratio * L)``."""
+        if self.counts_per_frame:
+            return self.geometry.token_grid[0] * self.num_masked_per_frame
         return self.masked_count(self.mask_ratio, self.geometry.seq_length)
 
     def __call__(

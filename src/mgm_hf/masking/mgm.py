@@ -135,10 +135,8 @@ class MotionGuidedMasking(MaskingStrategy):
         self.flow_method = self.check_flow_method(flow_method)
 
     @property
-    def num_masked(self) -> int:
-        if self.count == "clip":
-            return super().num_masked
-        return self.geometry.token_grid[0] * self.num_masked_per_frame
+    def counts_per_frame(self) -> bool:
+        return self.count == "frame"
 
     def block_motion(self, motion: torch.Tensor) -> torch.Tensor:
         """(B, T, h_m, w_m, 2) -> (B, T, h_b, w_b, 2): each axis finer than ``motion_block`` pixels

@@ -118,8 +118,8 @@ class MGMAEMasking(MaskingStrategy):
         self.flow_method = self.check_flow_method(flow_method)
 
     @property
-    def num_masked(self) -> int:
-        return self.geometry.token_grid[0] * self.num_masked_per_frame
+    def counts_per_frame(self) -> bool:
+        return True
 
     # ----------------------------------------------------------------------------------- volume
     def base_indices(self, batch_size: int, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:

@@ -78,10 +78,8 @@ class SimulatedMotionMasking(MaskingStrategy):
         self.count = count
 
     @property
-    def num_masked(self) -> int:
-        if self.count == "clip":
-            return super().num_masked
-        return self.geometry.token_grid[0] * self.num_masked_per_frame
+    def counts_per_frame(self) -> bool:
+        return self.count == "frame"
 
     def _generate(
         self,

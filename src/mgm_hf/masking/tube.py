@@ -28,8 +28,8 @@ class TubeMasking(MaskingStrategy):
         super().__init__(geometry, mask_ratio)
 
     @property
-    def num_masked(self) -> int:
-        return self.geometry.token_grid[0] * self.num_masked_per_frame
+    def counts_per_frame(self) -> bool:
+        return True
 
     def _generate(
         self,
