@@ -4,6 +4,12 @@ Motion follows DESIGN.md: ``motion[t]`` is how far the content at (x, y) of samp
 since sampled frame t-1, accumulated over the stride. For t = 0 it is the motion since the frame one
 step before the clip (``max(index[0] - step, 0)``; zero when the clip starts at frame 0).
 
+Videos shorter than the clip: indices past the end are mapped back by ``short_clip`` (see
+:func:`.sampling.fit_to_length`) and the motion is still the one between the frames returned:
+a loop's jump back to an earlier frame is a displacement backward in time (the content of a
+square moving +3 px per frame reads -3 px per frame jumped back), and a repeated last frame
+has zero motion.
+
 Sources:
 
 - ``motion_vectors`` (h264, mpeg4, mpeg2video): per-frame fields from the decoder's vectors (see
@@ -28,7 +34,7 @@ from .clip import Clip
 from .errors import VideoReadError
 from .flow import FlowBackend, get_flow_backend
 from .flow_cache import MotionCache
-from .motion_ops import compose_chains
+from .motion_ops import motion_between_frames
 from .motion_vectors import VECTOR_CODECS, MotionVectorTracker
 from .probe import VideoInfo, open_video, open_video_with_info
 from .sampling import dense_indices, dense_view_indices, fit_to_length, random_start, segment_indices
@@ -53,21 +59,19 @@ class _ViewPlan:
     """Where each sampled frame comes from and which frame its motion starts at."""
 
     indices: np.ndarray  # (T,) fitted into the video
-    starts: np.ndarray  # (T,) frame a: motion[t] is the motion from frame a to frame indices[t]
+    starts: np.ndarray  # (T,) frame a: motion[t] is the motion from frame a to frame indices[t]; a is
+    # indices[t - 1] (for t = 0: the frame one step before the clip), possibly after indices[t]
 
 
 def _plan(indices: np.ndarray, num_video_frames: int, short_clip: str, first_step: int | None) -> _ViewPlan:
     raw = np.asarray(indices, np.int64)
     if raw.ndim != 1 or raw.size == 0 or np.any(raw < 0):
         raise ValueError(f"frame indices must be a non-empty 1-D array of indices >= 0, got {raw}.")
+    first = first_step or (raw[1] - raw[0] if raw.size > 1 else 1)
+    before = max(raw[0] - max(first, 1), 0)  # the frame one step before the clip, clamped to frame 0
+    # Each motion starts at the frame returned before it, after both are mapped into a short video.
     fitted = fit_to_length(raw, num_video_frames, short_clip)
-    steps = np.diff(raw, prepend=raw[0] - (first_step or (raw[1] - raw[0] if raw.size > 1 else 1)))
-    steps = np.maximum(steps, 1)
-    starts = np.empty_like(fitted)
-    starts[0] = max(fitted[0] - steps[0], 0)
-    starts[1:] = fitted[:-1]
-    wrapped = starts > fitted  # looped back to the start: use the motion leading into the frame
-    starts[wrapped] = np.maximum(fitted[wrapped] - steps[wrapped], 0)
+    starts = fit_to_length(np.concatenate([[before], raw[:-1]]), num_video_frames, short_clip)
     return _ViewPlan(fitted, starts)
 
 
@@ -188,7 +192,8 @@ def read_clips(
         motion: ``"auto"``, ``"motion_vectors"``, ``"optical_flow"`` or ``"none"``.
         fallback: what ``auto`` does without vectors: ``"optical_flow"``, ``"none"`` or ``"error"``.
         flow_method: flow backend name (``"dis"``, ``"dis:medium"``, ``"farneback"``, ...) or object.
-        short_clip: ``"loop"`` or ``"repeat_last"`` for clips running past the end.
+        short_clip: ``"loop"`` or ``"repeat_last"`` for clips running past the end; the motion is
+            still between the frames returned (a loop's jump back reads backward motion).
         mv_grid: cell size (pixels) of motion-vector fields.
         max_ref_distance: farthest reference frame tried when resolving vector distances.
         mv_reference: ``"search"`` finds each vector's reference distance from the decoded pixels;
@@ -254,8 +259,8 @@ def _read_plans(
             j
             for p in plans
             for a, b in zip(p.starts, p.indices)
-            if a < b
-            for j in range(int(a), min(int(b) + 2, info.num_frames))
+            if a != b  # a jump back (a > b) is the forward chain from b to a, turned around
+            for j in range(int(min(a, b)), min(int(max(a, b)) + 2, info.num_frames))
         }
         if mv_reference not in ("search", "adjacent"):
             raise ValueError(f"mv_reference must be 'search' or 'adjacent', got {mv_reference!r}.")
@@ -290,7 +295,11 @@ def _read_plans(
             )
         finally:
             fresh.close()
-    if tracker is not None and not tracker.found_vectors and any((p.starts < p.indices).any() for p in plans):
+    if (
+        tracker is not None
+        and not tracker.found_vectors
+        and any((p.starts != p.indices).any() for p in plans)
+    ):
         raise VideoReadError(path, "no motion vectors in the decoded frames (all-intra stream?)")
     clips = []
     fields = tracker.fields() if tracker is not None else None
@@ -321,16 +330,20 @@ def _grid_shape(info: VideoInfo, grid: int) -> tuple[int, int]:
 
 
 def _compose_plan(plan: _ViewPlan, fields: dict[int, np.ndarray], grid: int, info: VideoInfo) -> np.ndarray:
-    """(T, h, w, 2): per-frame fields chained from ``starts[t]`` to ``indices[t]``."""
+    """(T, h, w, 2): per-frame fields chained from ``starts[t]`` to ``indices[t]`` (a jump back is the
+    forward chain turned around, see :func:`motion_between_frames`)."""
     zero = np.zeros((*_grid_shape(info, grid), 2), np.float32)
     lo = int(min(plan.starts.min(), plan.indices.min()))
     hi = int(max(plan.starts.max(), plan.indices.max()))
     steps = np.stack([fields.get(j, zero) for j in range(lo, hi + 1)])
-    return compose_chains(steps, plan.starts - lo, plan.indices - lo, grid)
+    return motion_between_frames(steps, plan.starts - lo, plan.indices - lo, grid)
 
 
 def _flow_plan(plan: _ViewPlan, rgb: dict[int, np.ndarray], backend: FlowBackend) -> np.ndarray:
-    """(T, H, W, 2): flow from frame ``starts[t]`` to frame ``indices[t]`` at the latter's pixels."""
+    """(T, H, W, 2): flow from frame ``starts[t]`` to frame ``indices[t]`` at the latter's pixels.
+
+    A jump back (``starts[t] > indices[t]``) is a real displacement between two frames, so the
+    backend runs on that pair directly, later frame first."""
     out = []
     for a, b in zip(plan.starts, plan.indices):
         if a == b:
@@ -362,7 +375,7 @@ def _clips_from_cache(
 
     clips = []
     for plan in plans:
-        motion = compose_chains(per_frame, plan.starts, plan.indices, cell)
+        motion = motion_between_frames(per_frame, plan.starts, plan.indices, cell)
         frames = np.stack([decoded.rgb[int(i)] for i in plan.indices])
         clips.append(Clip(frames, motion, source, plan.indices.copy(), info.fps, path))
     _log_source_once(source, info.codec)

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["compose_chains", "compose_steps", "fill_missing", "sample_bilinear", "sample_nearest"]
+__all__ = [
+    "compose_chains",
+    "compose_steps",
+    "fill_missing",
+    "invert_field",
+    "motion_between_frames",
+    "sample_bilinear",
+    "sample_nearest",
+]
 
 
 def sample_bilinear(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -104,6 +112,62 @@ def compose_chains(steps: np.ndarray, starts: np.ndarray, ends: np.ndarray, cell
             yi = np.clip(np.rint(gy - total[..., 1] / cell), 0, h - 1).astype(np.intp)
             total += steps[last - back][batch, yi, xi]
         out[rows] = total
+    return out
+
+
+def invert_field(field: np.ndarray, cell: float, iterations: int = 3) -> np.ndarray:
+    """The motion back in time: from the motion of a later frame a since an earlier frame b (at a's
+    pixels), the motion of frame b since frame a (at b's pixels).
+
+    The content at p of frame b is at ``p - u(p)`` in frame a, so ``u(p) = -field(p - u(p))``: solved
+    by fixed-point iteration from ``u = -field(p)``, sampling like :func:`compose_steps` (nearest cell
+    on coarse grids, bilinear for dense flow). Exact for a uniform translation (one iteration), and
+    for the content seen in both frames when an object moves less than its own extent. Approximate
+    where the two frames show different content: next to an object's edge that moved, where the
+    same point of frame b is claimed by the object and by the background it uncovered (a strip as
+    wide as the displacement can keep the background's motion there).
+
+    Args:
+        field: float ``(h, w, 2)``, the motion of frame a since frame b, at a's grid cells.
+        cell: grid cell size in pixels.
+        iterations: fixed-point refinements after the start.
+
+    Returns:
+        float32 ``(h, w, 2)``: the motion of frame b since frame a, at b's grid cells.
+    """
+    field = np.asarray(field, np.float32)
+    h, w = field.shape[:2]
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sample = sample_nearest if cell > 1 else sample_bilinear
+    inverse = -field
+    for _ in range(iterations):
+        inverse = -sample(field, gx - inverse[..., 0] / cell, gy - inverse[..., 1] / cell)
+    return inverse
+
+
+def motion_between_frames(steps: np.ndarray, starts: np.ndarray, ends: np.ndarray, cell: float) -> np.ndarray:
+    """:func:`compose_chains` in both directions of time (clips that loop back in a short video).
+
+    Args:
+        steps: per-frame fields ``(N, h, w, 2)``: ``steps[j]`` is the motion of frame j since frame
+            j - 1.
+        starts, ends: int ``(T,)``: row t is the motion of frame ``ends[t]`` since frame
+            ``starts[t]``, at the pixels of ``ends[t]``.
+        cell: grid cell size in pixels.
+
+    Returns:
+        float32 ``(T, h, w, 2)``: the forward chain where ``starts[t] < ends[t]``; zero where they are
+        equal; for a jump back (``starts[t] > ends[t]``) the forward chain from ``ends[t]`` to
+        ``starts[t]`` turned around by :func:`invert_field` (see there for what is exact).
+    """
+    starts = np.asarray(starts, np.int64)
+    ends = np.asarray(ends, np.int64)
+    out = compose_chains(steps, starts, ends, cell)
+    back = np.flatnonzero(starts > ends)
+    if back.size:
+        forward = compose_chains(steps, ends[back], starts[back], cell)
+        for row, field in zip(back, forward):
+            out[row] = invert_field(field, cell)
     return out
 
 

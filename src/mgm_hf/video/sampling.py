@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "SHORT_CLIP_POLICIES",
     "clip_span",
     "dense_indices",
     "dense_view_indices",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 RandomSource = int | np.random.Generator | torch.Generator | None
+SHORT_CLIP_POLICIES = ("loop", "repeat_last")  # the modes of fit_to_length
 
 
 def clip_span(num_frames: int, frame_stride: int) -> int:
@@ -131,4 +133,4 @@ def fit_to_length(indices: np.ndarray, video_frames: int, mode: str = "loop") ->
         return indices % video_frames
     if mode == "repeat_last":
         return np.minimum(indices, video_frames - 1)
-    raise ValueError(f"short_clip must be 'loop' or 'repeat_last', got {mode!r}.")
+    raise ValueError(f"short_clip must be one of {SHORT_CLIP_POLICIES}, got {mode!r}.")
