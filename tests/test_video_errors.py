@@ -154,3 +154,48 @@ def test_short_clip_with_flow(good):
     clip = read_clip(good["short"].path, num_frames=6, frame_stride=3, start_frame=0, motion="optical_flow")
     np.testing.assert_array_equal(clip.frame_indices, [0, 3, 6, 9, 2, 5])
     assert clip.motion.shape == (6, 64, 64, 2)
+
+
+# ------------------------------------------------------------------ the reader boundary
+@pytest.mark.parametrize("kind", ["mp4", "mkv"])
+def test_damaged_bytes_give_a_clip_or_a_video_read_error(good, tmp_path, kind):
+    """Random byte damage in a real file: every read returns a clip or raises VideoReadError (what
+    the data pipeline skips); no PyAV error, UnicodeDecodeError or AttributeError leaks out."""
+    data = good[kind].path.read_bytes()
+    rng = np.random.default_rng(0)
+    outcomes = []
+    for trial in range(48):
+        damaged = bytearray(data)
+        for i in rng.integers(0, len(data), 20):
+            damaged[i] = int(rng.integers(0, 256))
+        path = tmp_path / f"damaged_{trial}.{kind}"
+        path.write_bytes(bytes(damaged))
+        try:
+            read_clip(path, num_frames=8, frame_stride=2, seed=trial)
+            outcomes.append("clip")
+        except VideoReadError:
+            outcomes.append("skipped")
+    assert "skipped" in outcomes
+
+
+def test_unknown_codec_is_a_video_read_error(good, tmp_path):
+    path = tmp_path / "unknown_codec.mkv"
+    path.write_bytes(good["mkv"].path.read_bytes().replace(b"V_MPEG4/ISO/AVC", b"V_QQQQQ/ISO/AVC"))
+    _raises(path, "no decoder for the video stream")
+    with pytest.raises(VideoReadError, match="no decoder"):
+        probe_video(path)
+
+
+def test_metadata_in_latin1_is_no_reason_to_reject_a_video(tmp_path):
+    path = tmp_path / "latin1.mp4"
+    with av.open(str(path), "w", metadata_encoding="latin-1") as container:
+        container.metadata["title"] = "café"  # the byte 0xE9 is not UTF-8
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(12):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    clip = read_clip(path, num_frames=4, frame_stride=2, start_frame=0, motion="none")
+    np.testing.assert_array_equal(clip.frame_indices, [0, 2, 4, 6])
+    assert clip.frames.shape == (4, 48, 64, 3) and probe_video(path).num_frames == 12

@@ -1,4 +1,5 @@
-"""Counting videos that fail to decode: each one is logged and skipped; past a share, the run stops."""
+"""Counting, per process, the videos that were skipped (their file cannot be read: logged, and past a
+share the run stops) and those that were upscaled (smaller than the crop: counted, first one logged)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ class TooManyFailuresError(RuntimeError):
 
 @dataclass
 class FailureTracker:
-    """Counts attempts and failures of one process (each DataLoader worker keeps its own copy, so the
-    share is checked per worker, i.e. over the videos that worker read).
+    """Counts attempts, failures and upscaled videos of one process (each DataLoader worker keeps its
+    own copy, so the share is checked per worker, i.e. over the videos that worker read).
 
     Attributes:
         max_failure_rate: the largest tolerated share of failed videos, in [0, 1].
@@ -25,12 +26,14 @@ class FailureTracker:
             not stop a run.
         attempts: videos tried so far.
         failures: ``(path, reason)`` of every failed video, in order.
+        num_upscaled: videos read so far whose frames were smaller than the output crop (upscaled).
     """
 
     max_failure_rate: float = 0.05
     min_attempts: int = 20
     attempts: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    num_upscaled: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_failure_rate <= 1.0:
@@ -58,6 +61,25 @@ class FailureTracker:
             "Skipping video %s: %s (%d of %d videos failed so far)", path, reason, self.num_failures, self.attempts
         )
         self.check()
+
+    def record_upscaled(self, path: str, frame_hw: tuple[int, int], output_hw: tuple[int, int]) -> None:
+        """Counts a video (already counted as read) whose ``frame_hw`` frames were upscaled to the
+        ``output_hw`` crop; the first one of this process is logged as a warning."""
+        self.num_upscaled += 1
+        if self.num_upscaled == 1:
+            logger.warning(
+                "Video %s is %d×%d pixels, smaller than the %d×%d crop: it was upscaled (its pixels are "
+                "interpolated). Further upscaled videos are counted, not logged: %s (counts of this "
+                "process; each DataLoader worker counts its own videos).",
+                path, *frame_hw, *output_hw, self.summary(),
+            )
+
+    def summary(self) -> str:
+        """One line: videos read, skipped and upscaled so far in this process."""
+        return (
+            f"{self.attempts} videos read: {self.num_failures} skipped (file unreadable), "
+            f"{self.num_upscaled} upscaled (smaller than the crop)"
+        )
 
     def check(self) -> None:
         if self.attempts >= self.min_attempts and self.failure_rate > self.max_failure_rate:

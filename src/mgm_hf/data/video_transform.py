@@ -8,12 +8,19 @@ dataset has one, else from torch's global RNG. Under a wrapper that seeds the gl
 (:class:`mgm_hf.training.sampling.SeededDataset`), a row's clip and mask therefore depend only on its
 sample seed: not on its batch neighbours, the number of DataLoader workers or a resume.
 
-Failure policy (DESIGN.md "Reliability"): a video that cannot be read or augmented is **skipped**:
-its row comes back with ``pixel_values=None`` and ``motion=None`` (a marker the collator drops), the
-failure is logged and counted by a :class:`~mgm_hf.data.failures.FailureTracker`, and once more than
-``max_failure_rate`` of the videos read (after ``min_attempts``) failed, a
-:class:`~mgm_hf.data.failures.TooManyFailuresError` stops the run. Nothing is replaced by zeros or
-by another video.
+Failure policy: a video whose **file** cannot be read (the reader raises
+:class:`~mgm_hf.video.VideoReadError`: missing, empty, truncated, corrupt, no video stream or decoder,
+too short, no motion vectors) is **skipped**: its row comes back with ``pixel_values=None`` and
+``motion=None`` (a marker the collator drops), the failure is logged and counted by a
+:class:`~mgm_hf.data.failures.FailureTracker`, and once more than ``max_failure_rate`` of the videos
+read (after ``min_attempts``) failed, a :class:`~mgm_hf.data.failures.TooManyFailuresError` stops the
+run. Nothing is replaced by zeros or by another video. Every other exception (``ValueError``,
+``RuntimeError``, ``IndexError``, ... from a transform, the masking, a wrong setting or a bug in the
+decoding logic) is not a bad video: it propagates.
+
+Videos smaller than the output crop (height or width below the crop's) are upscaled by the
+transforms; each one is counted (:attr:`FailureTracker.num_upscaled`), the first one is logged as a
+warning and :meth:`FailureTracker.summary` reports the count.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import av
 import torch
+
+from mgm_hf.video.errors import VideoReadError
 
 from .collator import make_masks, resolve_masking
 from .failures import FailureTracker
@@ -33,16 +41,9 @@ __all__ = ["DECODE_ERRORS", "VideoTransform"]
 
 logger = logging.getLogger(__name__)
 
-
-def _decode_errors() -> tuple[type[BaseException], ...]:
-    from mgm_hf.video import VideoReadError
-
-    # Unreadable, truncated or odd files, and clips too small for the augmentation. Programming
-    # errors (TypeError, AttributeError, ...) are not caught: they surface at once.
-    return (VideoReadError, av.error.FFmpegError, OSError, EOFError, ValueError, RuntimeError)
-
-
-DECODE_ERRORS = _decode_errors()
+# The only errors that mean "this file is bad" and make a row a counted skip. The readers convert
+# PyAV/FFmpeg errors on a bad file into VideoReadError; anything else is a bug and must surface.
+DECODE_ERRORS: tuple[type[BaseException], ...] = (VideoReadError,)
 
 
 class VideoTransform:
@@ -70,7 +71,8 @@ class VideoTransform:
         num_repeats: repeated augmentation: the decoded clip is augmented ``num_repeats`` times
             (random crops/flips differ; the frames are decoded once). Rows then carry a leading
             view dimension, which :class:`~mgm_hf.data.VideoCollator` flattens into the batch.
-        max_failure_rate: tolerated share of videos that fail to decode (see the module docstring).
+        max_failure_rate: tolerated share of videos whose file cannot be read, in [0, 1] (see the
+            module docstring); above it :class:`~mgm_hf.data.TooManyFailuresError` stops the run.
         min_attempts: videos read before the share is checked.
         masking: a :class:`~mgm_hf.masking.MaskingStrategy` (or a model config with a ``masking``
             dict): each row gets its mask(s) ``bool_masked_pos`` (L,) or (V, L), made from the row's
@@ -79,7 +81,8 @@ class VideoTransform:
         read_kwargs: more keyword arguments for ``read_clip`` (e.g. ``flow_method``).
         reader: the clip reader, ``reader(path, num_frames=, frame_stride=, sampling=, motion=,
             seed=, **read_kwargs) -> Clip``; defaults to :func:`mgm_hf.video.read_clip` (not used
-            with test views, which call :func:`~mgm_hf.video.read_views`).
+            with test views, which call :func:`~mgm_hf.video.read_views`). It must raise
+            :class:`~mgm_hf.video.VideoReadError` for a bad file (the only skipped error).
 
     Each output row: ``pixel_values`` float (T, C, H, W), ``motion`` float (T, h, w, 2) or None,
     ``labels`` int, ``bool_masked_pos`` bool (L,) (with ``masking``), ``sample_index`` int (when the
@@ -91,8 +94,8 @@ class VideoTransform:
     global RNG (which ``torch.manual_seed``, DataLoader's per-worker seeding and
     :class:`~mgm_hf.training.sampling.SeededDataset` control).
 
-    Failure counts live in each process: with DataLoader workers every worker checks the share over
-    the videos it read. Decoding is fork-safe (``tests/test_video_fork.py``), so the default "fork"
+    Failure and upscale counts live in each process: with DataLoader workers every worker checks the
+    share over the videos it read (and logs its own first upscaled video). Decoding is fork-safe (``tests/test_video_fork.py``), so the default "fork"
     DataLoader workers work.
     """
 
@@ -186,18 +189,27 @@ class VideoTransform:
             seed = int(torch.randint(0, 2**62, (1,)).item())
         generator = torch.Generator().manual_seed(int(seed))
         try:
-            pixel_values, motion = self.augment(self.read(path, generator), generator)
-        except DECODE_ERRORS as error:
-            reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
-            self.failures.failure(path, reason)
+            clips = self.read(path, generator)
+        except DECODE_ERRORS as error:  # only a bad file; a bug in the augmentation must surface
+            self.failures.failure(path, error.reason)
             return None
+        pixel_values, motion = self.augment(clips, generator)
         self.failures.success()
+        self._count_upscaled(path, clips, pixel_values)
         row: dict[str, Any] = {"pixel_values": pixel_values, "motion": motion}
         if self.masking is not None:  # outside the try: a wrong geometry is an error, not a bad video
             row["bool_masked_pos"] = make_masks(self.masking, pixel_values, motion, generator)
         if not self.multi_view:
             row = {k: None if v is None else v[0] for k, v in row.items()}
         return row
+
+    def _count_upscaled(self, path: str, clips: list[Any], pixel_values: torch.Tensor) -> None:
+        """Counts the video as upscaled when its frames (T, H, W, 3) are lower or narrower than the
+        output ``pixel_values`` (V, T, C, H', W')."""
+        frame_hw = tuple(clips[0].frames.shape[1:3])
+        output_hw = tuple(pixel_values.shape[-2:])
+        if frame_hw[0] < output_hw[0] or frame_hw[1] < output_hw[1]:
+            self.failures.record_upscaled(path, frame_hw, output_hw)
 
     # ------------------------------------------------------------------------------------- batch
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:

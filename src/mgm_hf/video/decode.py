@@ -232,6 +232,8 @@ def read_clips(
             thread_type,
             mv_reference,
         )
+    except av.FFmpegError as err:  # e.g. a seek into a damaged index; the decode loop converts its own
+        raise VideoReadError(path, f"reading failed (corrupt or truncated file): {err}") from err
     finally:
         container.close()
 

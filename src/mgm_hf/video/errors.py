@@ -6,7 +6,13 @@ from pathlib import Path
 
 
 class VideoReadError(Exception):
-    """A video could not be read: missing, empty, truncated, not a video, or no video stream.
+    """A video could not be read: missing, empty, truncated, corrupt, not a video, no video stream,
+    no decoder for its codec, or no motion vectors where they were asked for.
+
+    The readers (:func:`~mgm_hf.video.read_clip`, :func:`~mgm_hf.video.read_views`,
+    :func:`~mgm_hf.video.probe_video`) raise it for every failure of the file itself, PyAV/FFmpeg
+    errors included, and nothing else: it is the only error :class:`~mgm_hf.data.VideoTransform`
+    counts as a bad video and skips. Any other exception is a bug (or a wrong setting) and surfaces.
 
     Attributes:
         path: the file that failed, as a string.

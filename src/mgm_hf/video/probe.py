@@ -49,7 +49,8 @@ class VideoInfo:
 
 def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
     """Opens ``path`` and returns (container, first video stream); raises :class:`VideoReadError` for
-    missing, empty, unreadable or streamless files. The caller closes the container."""
+    missing, empty, unreadable or streamless files and streams without a decoder. The caller closes
+    the container."""
     path = str(path)
     if not os.path.exists(path):
         raise VideoReadError(path, "file not found")
@@ -58,7 +59,9 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
     if os.path.getsize(path) == 0:
         raise VideoReadError(path, "empty file (0 bytes)")
     try:
-        container = av.open(path, mode="r")
+        # Tags in another encoding than UTF-8 (old muxers write Latin-1) are not a reason to reject
+        # the video: undecodable bytes become U+FFFD (metadata is never used for decoding).
+        container = av.open(path, mode="r", metadata_errors="replace")
     except av.FFmpegError as err:
         raise VideoReadError(
             path, f"cannot open as a video (truncated, corrupt or not a video): {err}"
@@ -66,7 +69,11 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
     if not container.streams.video:
         container.close()
         raise VideoReadError(path, "no video stream in the file")
-    return container, container.streams.video[0]
+    stream = container.streams.video[0]
+    if stream.codec_context is None:  # FFmpeg has no decoder for the stream's codec id
+        container.close()
+        raise VideoReadError(path, "no decoder for the video stream (unknown codec or corrupt header)")
+    return container, stream
 
 
 def open_video_with_info(

@@ -68,7 +68,8 @@ class Compose(JointTransform):
 class MultiScaleCrop(JointTransform):
     """VideoMAE's ``GroupMultiScaleCrop`` (scales 1, .875, .75, .66 of the short side, fixed
     lattice positions) then a resize to ``size``. ``motion_size`` fixes the output grid (None:
-    scaled like the frame)."""
+    scaled like the frame). Frames smaller than ``size`` are upscaled (``VideoTransform`` counts
+    them)."""
 
     def __init__(
         self,
@@ -101,7 +102,8 @@ class MultiScaleCrop(JointTransform):
 
 
 class RandomResizedCrop(JointTransform):
-    """torchvision-style random resized crop (area ``scale``, aspect ``ratio``) then resize to ``size``."""
+    """torchvision-style random resized crop (area ``scale``, aspect ``ratio``) then resize to ``size``.
+    Frames smaller than ``size`` are upscaled (``VideoTransform`` counts them)."""
 
     def __init__(
         self,
@@ -127,7 +129,8 @@ class RandomResizedCrop(JointTransform):
 
 
 class Resize(JointTransform):
-    """Resize: an int sets the short side (aspect kept), a pair the exact ``(H, W)``."""
+    """Resize: an int sets the short side (aspect kept), a pair the exact ``(H, W)`` (smaller frames
+    are upscaled)."""
 
     def __init__(
         self,
