@@ -1,13 +1,13 @@
 """mgm_hf: motion-guided masked video pretraining (MGM, MGMAE) for Hugging Face VideoMAE.
 
-The model classes are imported lazily (PEP 562) so that DataLoader workers that only decode video
-and make masks never import transformers.
+Importing mgm_hf imports transformers and registers the model classes with its Auto classes
+(``AutoConfig``, ``AutoModelForPreTraining``, ``AutoModelForVideoClassification``), so a saved model
+loads through them after a plain ``import mgm_hf``. The cost is transformers' import time in every
+process that imports mgm_hf, DataLoader workers started with ``spawn`` included (workers started with
+``fork`` inherit the parent's modules).
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from .masking import (
     MaskGeometry,
@@ -16,19 +16,20 @@ from .masking import (
     build_masking_strategy,
     register_masking_strategy,
 )
+from .models import (
+    MGMVideoMAE,
+    MGMVideoMAEConfig,
+    MGMVideoMAEForPreTrainingOutput,
+    MGMVideoMAEForVideoClassification,
+)
 
 __version__ = "0.1.0"
-
-_LAZY = {
-    "MGMVideoMAE": "mgm_hf.models",
-    "MGMVideoMAEConfig": "mgm_hf.models",
-    "MGMVideoMAEForPreTrainingOutput": "mgm_hf.models",
-}
 
 __all__ = [
     "MGMVideoMAE",
     "MGMVideoMAEConfig",
     "MGMVideoMAEForPreTrainingOutput",
+    "MGMVideoMAEForVideoClassification",
     "MaskGeometry",
     "MaskingStrategy",
     "__version__",
@@ -36,9 +37,3 @@ __all__ = [
     "build_masking_strategy",
     "register_masking_strategy",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mgm_hf' has no attribute {name!r}")

@@ -1,25 +1,22 @@
-"""``MGMVideoMAEConfig`` and ``MGMVideoMAE``, registered with the transformers Auto classes."""
+"""``MGMVideoMAEConfig``, ``MGMVideoMAE`` and ``MGMVideoMAEForVideoClassification``, registered with the
+transformers Auto classes (``AutoConfig``, ``AutoModelForPreTraining``, ``AutoModelForVideoClassification``)."""
 
-from transformers import AutoConfig, AutoModelForPreTraining
-from transformers.conversion_mapping import (
-    get_checkpoint_conversion_mapping,
-    register_checkpoint_conversion_mapping,
-)
+from transformers import AutoConfig, AutoModelForPreTraining, AutoModelForVideoClassification
 
 from .configuration_mgm_videomae import DEFAULT_MASKING, PRESETS, MGMVideoMAEConfig
-from .modeling_mgm_videomae import MGMVideoMAE, MGMVideoMAEForPreTrainingOutput
+from .modeling_mgm_videomae import (
+    MGMVideoMAE,
+    MGMVideoMAEForPreTrainingOutput,
+    MGMVideoMAEForVideoClassification,
+    classifier_config,
+)
 
 AutoConfig.register(MGMVideoMAEConfig.model_type, MGMVideoMAEConfig, exist_ok=True)
 AutoModelForPreTraining.register(MGMVideoMAEConfig, MGMVideoMAE, exist_ok=True)
+AutoModelForVideoClassification.register(MGMVideoMAEConfig, MGMVideoMAEForVideoClassification, exist_ok=True)
 
-# Checkpoints in the older VideoMAE layout (e.g. MCG-NJU/videomae-base) store the attention biases as
-# `q_bias`/`v_bias`; reuse transformers' own renaming for `videomae` for our model type.
-if get_checkpoint_conversion_mapping(MGMVideoMAEConfig.model_type) is None:
-    register_checkpoint_conversion_mapping(
-        MGMVideoMAEConfig.model_type, get_checkpoint_conversion_mapping("videomae") or []
-    )
-
-# Pushed checkpoints carry this folder's two files and load with trust_remote_code=True anywhere.
+# Saved checkpoints carry this folder's two files (and an auto_map naming both model classes: see
+# MGMVideoMAE.save_pretrained), so they load with trust_remote_code=True where mgm_hf is not installed.
 MGMVideoMAEConfig.register_for_auto_class()
 MGMVideoMAE.register_for_auto_class("AutoModelForPreTraining")
 
@@ -29,4 +26,6 @@ __all__ = [
     "MGMVideoMAE",
     "MGMVideoMAEConfig",
     "MGMVideoMAEForPreTrainingOutput",
+    "MGMVideoMAEForVideoClassification",
+    "classifier_config",
 ]

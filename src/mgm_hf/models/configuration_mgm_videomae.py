@@ -79,7 +79,9 @@ class MGMVideoMAEConfig(VideoMAEConfig):
         """Raises ``ValueError`` with the fix when the masking config or the geometry is invalid."""
         try:
             from mgm_hf.masking import build_masking_strategy
-        except ImportError:  # loaded as remote code without mgm_hf: nothing to validate against
+        except ModuleNotFoundError as error:  # loaded as remote code without mgm_hf: nothing to validate against
+            if error.name not in ("mgm_hf", "mgm_hf.masking"):
+                raise  # mgm_hf is installed but broken: say so instead of skipping the validation
             logger.warning("mgm_hf is not installed: masking config %s is not validated.", self.masking)
             return
         build_masking_strategy(self)
