@@ -64,7 +64,8 @@ def moving_blob(frames: int = 8, size: int = 64, side: int = 16, speed: int = 4,
 
 
 def test_mgm_rectangle_follows_the_moving_blob_and_covers_it():
-    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0)  # 16 of 64 tokens per frame: 4 x 4
+    # 16 of 64 tokens per frame: 4 x 4; step 0 follows the motion too (the paper's is random, eq. 7)
+    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, initial_position="motion")
     motion, centres = moving_blob()
     masks = grid(strategy(1, motion=motion, generator=seeded()), strategy)[0]
     for step in range(4):
@@ -121,7 +122,7 @@ def test_mgm_full_resolution_motion_and_its_8px_block_average_give_the_same_mask
     full, truth = blob_with_texture()
     blocks = full.view(1, 8, 8, 8, 8, 8, 2).mean(dim=(3, 5))  # (1, T, 8, 8, 2): 8-px motion vectors
     assert blocks[0, :, 0, 6].abs().max() == 0 and blocks[0, 0, 4, 1, 0] == 4.0  # pair and texture gone
-    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0)  # motion_block=8 by default
+    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, initial_position="motion")  # motion_block=8
     from_full = strategy(1, motion=full, generator=seeded())
     assert torch.equal(from_full, strategy(1, motion=blocks, generator=seeded()))
     masks = grid(from_full, strategy)[0]
@@ -129,7 +130,7 @@ def test_mgm_full_resolution_motion_and_its_8px_block_average_give_the_same_mask
         assert torch.allclose(masked_centroid(masks[step]), truth[step].clamp(2, 6), atol=0.5), step
     # Per pixel (motion_block=0) the strongest motion is the +-40 pair in the top-right corner.
     per_pixel = grid(
-        make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, motion_block=0)(
+        make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, motion_block=0, initial_position="motion")(
             1, motion=full, generator=seeded()
         ),
         strategy,
@@ -336,8 +337,9 @@ def test_mgmae_random_hole_fill():
     np.testing.assert_allclose(volume[:, 5, :, 8:], volume[:, 4, :, :-8], atol=1e-6)  # the rest moved
 
 
-def test_mgmae_gaussian_mixture_is_the_sum_of_gaussians_on_chosen_token_centres():
-    strategy = make("mgmae", MGMAE, mask_ratio=0.75, map_stride=1)  # 4 of 16 tokens, sigma = 16 px
+def test_mgmae_gaussian_mixture_sum_is_the_sum_of_gaussians_on_chosen_token_centres():
+    # 4 of 16 tokens, sigma = 16 px (the paper's formula, section 3.2)
+    strategy = make("mgmae", MGMAE, mask_ratio=0.75, map_stride=1, gaussian_combine="sum")
     base_map = strategy.initial_maps(1, seeded(), torch.device("cpu"))[0].numpy()  # (64, 64)
     # The chosen tokens are the local maxima of the per-token mean; rebuild the mixture from them.
     pooled = base_map.reshape(4, 16, 4, 16).mean(axis=(1, 3))
@@ -345,6 +347,18 @@ def test_mgmae_gaussian_mixture_is_the_sum_of_gaussians_on_chosen_token_centres(
     centres = [((i % 4) * 16 + 7.5, (i // 4) * 16 + 7.5) for i in chosen]
     ys, xs = np.mgrid[0:64, 0:64].astype(float)
     mixture = sum(np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * 16.0**2)) for cx, cy in centres)
+    np.testing.assert_allclose(base_map, np.maximum(mixture / mixture.max(), 1e-8), rtol=1e-4, atol=1e-6)
+
+
+def test_mgmae_gaussian_mixture_max_is_the_official_kernel_on_chosen_token_centres():
+    # MixGaussianInitialMaskingGenerator: max over exp(-((x - cx)^2 + (y - cy)^2) / 16^2), then / max
+    strategy = make("mgmae", MGMAE, mask_ratio=0.75, map_stride=1)
+    base_map = strategy.initial_maps(1, seeded(), torch.device("cpu"))[0].numpy()  # (64, 64)
+    pooled = base_map.reshape(4, 16, 4, 16).mean(axis=(1, 3))
+    chosen = np.argsort(pooled.ravel())[-4:]
+    centres = [((i % 4) * 16 + 7.5, (i // 4) * 16 + 7.5) for i in chosen]
+    ys, xs = np.mgrid[0:64, 0:64].astype(float)
+    mixture = np.max([np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / 16.0**2) for cx, cy in centres], axis=0)
     np.testing.assert_allclose(base_map, np.maximum(mixture / mixture.max(), 1e-8), rtol=1e-4, atol=1e-6)
 
 
@@ -384,7 +398,8 @@ def test_mgmae_clip_top_k_lets_per_frame_counts_vary():
 
 def test_mgmae_exposure_noise_changes_exactly_one_tubelet():
     still = torch.zeros(8, 8, 8, 8, 2)
-    strategy = make("mgmae", MGMAE, mask_ratio=0.75, exposure_std=1.0)
+    # 512 times the official noise: N(0, 1) on each token's mean visibility, so ranks change
+    strategy = make("mgmae", MGMAE, mask_ratio=0.75, exposure_std=512.0)
     masks = grid(strategy(8, motion=still, generator=seeded()), strategy)
     odd_one_out = 0
     for clip in masks:  # without motion all tubelets agree, except at most the exposed one
@@ -432,7 +447,7 @@ def test_mgm_follows_the_synthetic_square_of_the_video_module():
     _, positions = moving_square_frames(num_frames=8, size=(64, 64), square_size=16, velocity=(4.0, 2.0),
                                         start=(4, 8), background="flat")
     motion = torch.from_numpy(moving_square_motion(positions, (64, 64), 16)).unsqueeze(0)
-    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0)
+    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, initial_position="motion")
     masks = grid(strategy(1, motion=motion, generator=seeded()), strategy)[0]
     for step in range(4):
         frame = 2 * step + 1  # frame 0 has no motion; the tubelet's moving pixels are frame 2s+1's
@@ -446,11 +461,15 @@ def test_flow_estimator_hook_and_flow_method_are_shared(name):
     pixels = torch.zeros(1, 8, 3, 64, 64)
     with pytest.raises(ValueError, match="flow_method"):
         strategy(1, pixel_values=pixels, generator=seeded())
-    strategy.flow_estimator = lambda pixel_values: translation(8.0, grid_size=64)
-    assert torch.equal(
-        strategy(1, pixel_values=pixels, generator=seeded()),
-        strategy(1, motion=translation(8.0, grid_size=64), generator=seeded()),
-    )
+    strategy.flow_estimator = lambda pixel_values: translation(8.0, grid_size=64, frames=pixel_values.shape[1])
+    from_pixels = strategy(1, pixel_values=pixels, generator=seeded())
+    if strategy.uses_reverse_motion:  # the frames played backwards: the same hook gives the reverse motion
+        reverse = torch.zeros(1, 8, 64, 64, 2)
+        reverse[:, :5] = translation(8.0, grid_size=64, frames=5)
+        expected = strategy(1, motion=translation(8.0, grid_size=64), reverse_motion=reverse, generator=seeded())
+    else:
+        expected = strategy(1, motion=translation(8.0, grid_size=64), generator=seeded())
+    assert torch.equal(from_pixels, expected)
     assert "flow_estimator" not in strategy.to_dict() and strategy.to_dict()["flow_method"] is None
     with pytest.raises(ValueError, match="cannot estimate motion"):
         make("tube", MGMAE).estimate_motion(pixels)
@@ -464,7 +483,7 @@ def test_mgm_from_pixel_values_follows_the_synthetic_square_with_dis_flow():
         num_frames=8, size=(64, 64), square_size=16, velocity=(4.0, 2.0), start=(4, 8)
     )
     pixels = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)  # (1, T, C, H, W)
-    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, flow_method="dis")
+    strategy = make("mgm", SMALL, mask_ratio=0.25, size_jitter=0.0, flow_method="dis", initial_position="motion")
     from_pixels = strategy(1, pixel_values=pixels, generator=seeded())
     motion = estimate_flow_batch(pixels, method="dis")  # (1, T, 64, 64, 2), full resolution
     assert torch.equal(from_pixels, strategy(1, motion=motion, generator=seeded()))

@@ -71,9 +71,13 @@ class TestEveryStrategy:
     def test_ratio_close_to_asked(self, name, ratio):
         strategy = make(name, mask_ratio=ratio)
         masked = call(strategy).sum(dim=1).float() / L
-        # per-frame strategies round per frame: at most one token per time step below the ratio
-        assert ((ratio - masked) >= -1e-6).all()
-        assert ((ratio - masked) <= STEPS / L + 1e-6).all()
+        # per-frame strategies round per frame: at most one token per time step below the ratio, or,
+        # mgmae rounding the visible count down (floor((1 - ratio) h w), its default), above it
+        assert ((ratio - masked).abs() <= STEPS / L + 1e-6).all()
+        if getattr(strategy, "visible_count", None) == "floor_visible":
+            assert (masked >= ratio - 1e-6).all()
+        else:
+            assert (masked <= ratio + 1e-6).all()
 
     def test_counts_are_not_rounded_down_by_float_error(self, name):
         cls = get_masking_strategy_class(name)
@@ -204,12 +208,14 @@ BAD_OPTIONS = [
     ("smm", "count", "video"),
     ("smm", "max_speed", -1.0),
     ("smm", "scale_jitter", 1.5),
+    ("smm", "scale_jitter", 0.1),  # with count="frame" below: the jitter would have no effect
     ("mgm", "top_k", 0),
     ("mgm", "top_k", 1.5),
     ("mgm", "no_motion", "skip"),
     ("mgm", "tubelet_reduce", "sum"),
     ("mgm", "size_jitter", -0.1),
     ("mgm", "count", "video"),
+    ("mgm", "initial_position", "centre"),
     ("mgm", "motion_block", -8),
     ("mgm", "motion_block", 8.5),
     ("mgm", "flow_method", 3),
@@ -219,6 +225,7 @@ BAD_OPTIONS = [
     ("mgmae", "warp", "sideways"),
     ("mgmae", "hole_fill", "zero"),
     ("mgmae", "top_k", "token"),
+    ("mgmae", "visible_count", "round"),
     ("mgmae", "gaussian_combine", "mean"),
     ("mgmae", "gaussian_sigma", 0.0),
     ("mgmae", "exposure_std", -1.0),
@@ -229,5 +236,6 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize(("strategy", "option", "value"), BAD_OPTIONS)
 def test_bad_option_values_name_the_option(strategy, option, value):
+    extra = {"count": "frame"} if (strategy, option, value) == ("smm", "scale_jitter", 0.1) else {}
     with pytest.raises(ValueError, match=option):
-        make(strategy, **{option: value})
+        make(strategy, **{option: value}, **extra)

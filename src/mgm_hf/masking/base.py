@@ -30,6 +30,8 @@ class MaskingStrategy(ABC):
 
     name: ClassVar[str] = ""
     requires_motion: ClassVar[bool] = False
+    #: True when :meth:`_generate` also takes ``reverse_motion`` (see :meth:`__call__`).
+    uses_reverse_motion: ClassVar[bool] = False
     #: Optical-flow backend for :meth:`estimate_motion`; strategies that offer the ``flow_method``
     #: option set it (through :meth:`check_flow_method`), the others keep None.
     flow_method: str | None = None
@@ -119,17 +121,24 @@ class MaskingStrategy(ABC):
         generator: torch.Generator | None = None,
         pixel_values: torch.Tensor | None = None,
         device: torch.device | str | None = None,
+        reverse_motion: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Makes masks for a batch.
 
         Args:
             batch_size: B.
-            motion: (B, T, h, w, 2) float, DESIGN.md's convention: ``motion[b, t, y, x] = (dx, dy)``
-                in pixels of the (H, W) frame, on any grid h × w (strategies resample it), or
-                (T, h, w, 2) for a single clip (B must be 1).
+            motion: (B, T, h, w, 2) float, the motion convention: ``motion[b, t, y, x] = (dx, dy)``
+                in pixels of the (H, W) frame, how far the content at (x, y) of frame t moved since
+                frame t-1; on any grid h × w (strategies resample it), or (T, h, w, 2) for a single
+                clip (B must be 1).
             generator: a ``torch.Generator``; the same seed gives the same mask on any device.
             pixel_values: (B, T, C, H, W), used only by strategies that can estimate motion.
             device: where the mask goes; defaults to motion's, then pixel_values' device, then CPU.
+            reverse_motion: only for strategies with ``uses_reverse_motion`` (``mgmae``): the motion
+                of the clip played backwards, anchored at each frame: ``reverse_motion[b, t, y, x]``
+                is how far the content at (x, y) of frame t moved since frame t+1 (as flow from frame
+                t+1 to frame t in the motion convention); ``[:, T-1]`` is unused. Same shapes as
+                ``motion``. When motion is estimated from ``pixel_values`` it is estimated too.
 
         Returns:
             BoolTensor (B, L), True = masked, exactly ``self.num_masked`` True per row.
@@ -140,6 +149,10 @@ class MaskingStrategy(ABC):
         if device is None:
             device = next((x.device for x in (motion, pixel_values) if x is not None), torch.device("cpu"))
         device = torch.device(device)
+        if reverse_motion is not None:
+            if not self.uses_reverse_motion:
+                raise ValueError(f"Masking strategy {self.name!r} does not use reverse_motion.")
+            reverse_motion = self._check_motion(reverse_motion, batch_size).to(device)
         if motion is not None:
             motion = self._check_motion(motion, batch_size).to(device)
         elif self.requires_motion:
@@ -148,8 +161,15 @@ class MaskingStrategy(ABC):
                     f"Masking strategy {self.name!r} needs motion: pass motion=(B, T, h, w, 2) "
                     "(motion vectors or optical flow), or pixel_values to estimate it."
                 )
-            motion = self._check_motion(self.estimate_motion(pixel_values.to(device)), batch_size).to(device)
-        mask = self._generate(batch_size, motion, generator, device)
+            pixel_values = pixel_values.to(device)
+            motion = self._check_motion(self.estimate_motion(pixel_values), batch_size).to(device)
+            if self.uses_reverse_motion and reverse_motion is None:
+                reverse_motion = self.estimate_reverse_motion(pixel_values)
+                reverse_motion = self._check_motion(reverse_motion, batch_size).to(device)
+        if self.uses_reverse_motion:
+            mask = self._generate(batch_size, motion, generator, device, reverse_motion=reverse_motion)
+        else:
+            mask = self._generate(batch_size, motion, generator, device)
         expected = (batch_size, self.geometry.seq_length)
         if mask.shape != expected or mask.dtype != torch.bool:
             raise RuntimeError(f"{self.name}: made {tuple(mask.shape)} {mask.dtype}, expected {expected} bool.")
@@ -191,6 +211,30 @@ class MaskingStrategy(ABC):
         from mgm_hf.video.flow import estimate_flow_batch  # lazy: another module, optional backends
 
         return estimate_flow_batch(pixel_values, method=self.flow_method)
+
+    def reverse_motion_frames(self) -> tuple[int, int]:
+        """Frames [start, stop) whose reverse motion :meth:`_generate` reads; the default is all."""
+        return 0, self.geometry.num_frames
+
+    def estimate_reverse_motion(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) -> reverse motion (B, T, H, W, 2) (see :meth:`__call__`), estimated directly:
+        :meth:`estimate_motion` of the frames :meth:`reverse_motion_frames` played backwards, zeros
+        outside them (and at their last frame, which has no later frame among them)."""
+        start, stop = self.reverse_motion_frames()
+        batch, frames, _, height, width = pixel_values.shape
+        reverse = pixel_values.new_zeros(batch, frames, height, width, 2)
+        if stop - start < 2:
+            return reverse
+        backwards = self.estimate_motion(pixel_values[:, start:stop].flip(1))
+        if backwards.shape[:2] != (batch, stop - start) or backwards.shape[-1] != 2:
+            raise ValueError(
+                f"Motion estimated for {stop - start} frames has shape {tuple(backwards.shape)}; a flow "
+                "estimator must return (B, T, H, W, 2) for the T frames it is given."
+            )
+        if backwards.shape[2:4] != (height, width):
+            reverse = reverse.new_zeros(batch, frames, *backwards.shape[2:4], 2)
+        reverse[:, start:stop] = backwards.flip(1).to(reverse)
+        return reverse
 
     def _check_motion(self, motion: torch.Tensor, batch_size: int) -> torch.Tensor:
         if not torch.is_tensor(motion):

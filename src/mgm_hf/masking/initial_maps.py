@@ -48,20 +48,30 @@ def pixel_random_map(noise: torch.Tensor, mask_ratio: float) -> torch.Tensor:
 
 
 def gaussian_mixture_map(
-    visible: torch.Tensor, patch_size: int, stride: int, sigma: float, combine: str = "sum"
+    visible: torch.Tensor, patch_size: int, stride: int, sigma: float, combine: str = "max"
 ) -> torch.Tensor:
-    """Section 3.2 "Generate the initial mask map": a Gaussian ``N(c_i, sigma^2)`` on the centre of
-    every visible token, mixed by ``"sum"`` (the paper's sum of N_i) or ``"max"`` (official code),
-    then divided by its maximum so the map lies in [0, 1].
+    """Section 3.2 "Generate the initial mask map": a Gaussian bump ``exp(-d^2 / (2 sigma^2))`` on the
+    centre of every visible token, mixed, then divided by its maximum so the map lies in [0, 1].
+
+    Two mixtures:
+
+    * ``"max"``, MGMAE's official code (``MixGaussianInitialMaskingGenerator`` with its default
+      ``method='max'``, whose kernel ``exp(-d^2 / p^2)`` is std ``p / sqrt(2)``): each cell takes its
+      nearest chosen centre's value. A chosen token's cells are nearer its own centre than any other
+      centre, so at the base frame the chosen tokens have the largest token means whatever their
+      position, and a top-k over token means returns exactly (a subset of) the chosen tokens.
+    * ``"sum"``, the paper's formula ``P = sum_i N_i(c_i, sigma^2)``: overlapping bumps add up, so a
+      token among many chosen neighbours (the interior) outweighs one at the border; at 14 × 14
+      tokens and ratio 0.9 (sigma = p) a border token is about half as likely to be kept visible.
 
     The sum is separable, ``G_y @ V @ G_x^T`` (two small matmuls, no loop over tokens).
 
     Args:
-        visible: (B, h, w) 0/1, the chosen tokens.
+        visible: (B, h, w) 0/1, the chosen tokens (the same number in every row).
         patch_size: pixels per token side.
         stride: pixels per map cell.
-        sigma: standard deviation in pixels (the paper: the patch size).
-        combine: ``"sum"`` or ``"max"``.
+        sigma: standard deviation in pixels.
+        combine: ``"max"`` or ``"sum"``.
 
     Returns:
         (B, h * patch_size // stride, w * patch_size // stride).
@@ -78,12 +88,14 @@ def gaussian_mixture_map(
     g_y, g_x = axis(h), axis(w)
     if combine == "sum":
         mixture = g_y @ visible @ g_x.T  # (B, H_m, W_m)
-    elif combine == "max":  # (B, n_visible, H_m, W_m): one Gaussian per chosen token
+    elif combine == "max":  # one separable Gaussian per chosen token, maxed in place: (B, H_m, W_m) memory
         num_visible = max(int(visible[0].sum().item()), 1)
         index = visible.reshape(batch, -1).topk(num_visible, dim=1).indices  # (B, n_visible)
         rows = g_y[:, index // w].permute(1, 2, 0)  # (B, n_visible, H_m)
         cols = g_x[:, index % w].permute(1, 2, 0)  # (B, n_visible, W_m)
-        mixture = (rows.unsqueeze(-1) * cols.unsqueeze(-2)).amax(dim=1)
+        mixture = rows[:, 0, :, None] * cols[:, 0, None, :]
+        for k in range(1, num_visible):
+            torch.maximum(mixture, rows[:, k, :, None] * cols[:, k, None, :], out=mixture)
     else:
-        raise ValueError(f"combine must be 'sum' or 'max', got {combine!r}.")
+        raise ValueError(f"combine must be 'max' or 'sum', got {combine!r}.")
     return mixture / mixture.amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)

@@ -9,13 +9,14 @@ import torch
 from .base import MaskingStrategy
 from .geometry import MaskGeometry
 from .motion_grid import cell_centres, pool_motion, tubelet_magnitude
-from .rectangles import clamp_rectangles, rectangle_mask, zero_sum_walk
+from .rectangles import allocate_counts, clamp_rectangles, rectangle_mask, zero_sum_walk
 from .registry import register_masking_strategy
 from .smm import reflect
 
 _NO_MOTION = ("keep_last", "smm", "center")
 _REDUCE = ("mean", "max")
 _COUNTS = ("frame", "clip")
+_INITIAL_POSITIONS = ("random", "motion")
 
 
 def fill_gaps(values: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -42,10 +43,13 @@ def fill_gaps(values: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, 
 class MotionGuidedMasking(MaskingStrategy):
     """Motion-guided masking (MGM, Fan et al. 2023, section 3.3, eqs. 6–7; "MGM (Dense)").
 
-    Per tubelet time step, the rectangle is centred on the strongest motion (eq. 7, Pool_topK of the
-    nearest-upsampled motion-vector map of eq. 6), with side ``w0 = h0 = sqrt(mask_ratio * h * w)``
-    tokens and zero-sum jitter of w and h (eq. 7, Table 4c). Exactly ``int(mask_ratio * h * w)``
-    tokens are masked per time step (see ``rectangles.py`` for the exact-count rule).
+    The rectangle, of side ``w0 = h0 = sqrt(mask_ratio * h * w)`` tokens, starts at a random place at
+    t = 0 (``initial_position="random"``: "x_0 and y_0 are then randomly initialized in
+    rand(0, H/h - h_0)", as SMM) and from t = 1 on is centred on the strongest motion (eq. 7,
+    Pool_topK of the nearest-upsampled motion-vector map of eq. 6), with zero-sum jitter of w and h
+    (eq. 7, Table 4c). ``initial_position="motion"`` centres step 0 on its motion too. Exactly
+    ``int(mask_ratio * h * w)`` tokens are masked per time step (see ``rectangles.py`` for the
+    exact-count rule).
 
     Motion: (B, T, h_m, w_m, 2) on any grid (8-px motion vectors, full-resolution flow, ...), or
     ``pixel_values`` with ``flow_method`` set (Table 4b compares optical flow, RAFT-small, with
@@ -69,14 +73,22 @@ class MotionGuidedMasking(MaskingStrategy):
       strongest (k = 1 in the paper); exact ties (a rigid object, a nearest-upsampled block) thus
       give their middle rather than their first cell.
     * A time step has no motion when its strongest cell is <= ``motion_threshold`` pixels
-      (I-frames, static shots). ``no_motion`` then decides its centre: ``"keep_last"`` holds the last
-      motion centre (leading gaps take the first one; a clip with no motion at all gets a random
-      static rectangle, the paper's random t0 initialisation); ``"smm"`` keeps moving from the last
-      motion centre with a random velocity of up to ``max_speed`` tokens per step (a motionless clip
-      becomes a whole SMM path); ``"center"`` puts it in the middle of the frame.
+      (I-frames, static shots, encoder noise). The default 0.5 px comes from H.264 vectors of
+      64 × 64 clips (tubelet 2, per-step peak of the tubelet-mean magnitude on 8-px blocks): on the
+      built-in dataset's static clips 2–17 % of the steps have a non-zero peak (quarter-pel noise)
+      but at most 3.3 % exceed 0.5 px, and up to 17 % of the steps of static clips with per-frame
+      sensor noise (sd 2–5 grey levels, x264) do; of the moving steps (0.6–1.4 px per frame) at most 3.7 %
+      stay at or below 0.5 px at frame stride 1, none at stride 2. 0 treats every non-zero vector as
+      motion. ``no_motion`` then decides the centre: ``"keep_last"`` holds the last centre (leading
+      gaps take the first one; a clip with no motion at all keeps the random t0 rectangle);
+      ``"smm"`` keeps moving from the last centre with a random velocity of up to ``max_speed``
+      tokens per step (a motionless clip becomes a whole SMM path); ``"center"`` puts it in the
+      middle of the frame.
     * The rectangle is kept inside the frame (as SMM's ``x0 in [0, w - w0]``).
     * ``size_jitter``: largest step of w and h as a fraction of w0 (0 disables it, Table 4c "no").
-      ``count="clip"`` fixes only the clip total ``int(mask_ratio * L)``.
+      With ``count="frame"`` (default) it changes the rectangle's aspect ratio at a fixed count;
+      ``count="clip"`` fixes only the clip total ``int(mask_ratio * L)`` and shares it between the
+      steps in proportion to the jittered areas (``rectangles.allocate_counts``).
 
     Args:
         geometry: the token geometry.
@@ -88,6 +100,7 @@ class MotionGuidedMasking(MaskingStrategy):
         tubelet_reduce: ``"mean"`` or ``"max"``.
         max_speed: tokens per step for ``no_motion="smm"``.
         count: ``"frame"`` or ``"clip"``.
+        initial_position: ``"random"`` (eq. 7) or ``"motion"``.
         motion_block: pixels per side of the blocks finer motion is averaged to (0 / None: off).
         flow_method: optical-flow backend for ``pixel_values`` (``"dis"``, ``"raft"``, ...; see
             ``mgm_hf.video.flow.estimate_flow_batch``), or None.
@@ -102,10 +115,11 @@ class MotionGuidedMasking(MaskingStrategy):
         top_k: int = 1,
         size_jitter: float = 0.1,
         no_motion: str = "keep_last",
-        motion_threshold: float = 0.0,
+        motion_threshold: float = 0.5,
         tubelet_reduce: str = "mean",
         max_speed: float = 1.0,
         count: str = "frame",
+        initial_position: str = "random",
         motion_block: int | None = 8,
         flow_method: str | None = None,
     ) -> None:
@@ -115,7 +129,8 @@ class MotionGuidedMasking(MaskingStrategy):
         if not 0 <= float(size_jitter) < 1:
             raise ValueError(f"size_jitter must lie in [0, 1) (a fraction of w0), got {size_jitter}.")
         for name, value, allowed in (("no_motion", no_motion, _NO_MOTION),
-                                     ("tubelet_reduce", tubelet_reduce, _REDUCE), ("count", count, _COUNTS)):
+                                     ("tubelet_reduce", tubelet_reduce, _REDUCE), ("count", count, _COUNTS),
+                                     ("initial_position", initial_position, _INITIAL_POSITIONS)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
         if not float(motion_threshold) >= 0 or not float(max_speed) >= 0:
@@ -131,6 +146,7 @@ class MotionGuidedMasking(MaskingStrategy):
         self.tubelet_reduce = tubelet_reduce
         self.max_speed = float(max_speed)
         self.count = count
+        self.initial_position = initial_position
         self.motion_block = motion_block
         self.flow_method = self.check_flow_method(flow_method)
 
@@ -204,17 +220,21 @@ class MotionGuidedMasking(MaskingStrategy):
         steps, h, w = self.geometry.token_grid
         side = math.sqrt(self.mask_ratio * h * w)  # eq. 7: w0 = h0 = sqrt(gamma * H/h * W/w)
         extent = torch.tensor([w, h], dtype=torch.float32, device=device)
+        size0 = torch.minimum(torch.full((2,), side, device=device), extent)  # (2,) = (w0, h0)
         centres, has_motion = self.motion_centres(motion, device)
-        start = self.rand((batch_size, 1, 2), generator, device) * extent  # random t0 centre
+        start = self.rand((batch_size, 1, 2), generator, device) * (extent - size0) + size0 / 2  # x0 ~ U(0, w - w0)
         velocity = (2 * self.rand((batch_size, 1, 2), generator, device) - 1) * self.max_speed
         jitter = (2 * self.rand((batch_size, steps, 2), generator, device) - 1) * self.size_jitter * side
         tie_noise = self.rand((batch_size, steps, h, w), generator, device)
 
+        if self.initial_position == "random":  # eq. 7: t0 at random, the motion from t = 1 on
+            centres = torch.cat([start, centres[:, 1:]], dim=1)
+            has_motion = torch.cat([torch.ones_like(has_motion[:, :1]), has_motion[:, 1:]], dim=1)
         sizes = side + zero_sum_walk(jitter)  # eq. 7: w_t = w_{t-1} + s_xt, h_t = h_{t-1} + s_yt
+        areas = sizes.clamp_min(1e-3).prod(dim=-1)  # (B, T'), before the frame cuts them
         filled = self.place_gaps(centres, has_motion, start, velocity, sizes, extent)
         centres, sizes = clamp_rectangles(filled, sizes, (h, w))
-        per_frame = self.count == "frame"
-        return rectangle_mask(
-            centres, sizes, (h, w), self.num_masked_per_frame if per_frame else self.num_masked,
-            tie_noise, per_frame=per_frame,
-        )
+        if self.count == "frame":
+            return rectangle_mask(centres, sizes, (h, w), self.num_masked_per_frame, tie_noise)
+        counts = allocate_counts(areas, self.num_masked, h * w)
+        return rectangle_mask(centres, sizes, (h, w), counts, tie_noise)

@@ -8,6 +8,13 @@ rectangle), and mask the tokens with the smallest d: the result is the rectangle
 centre and aspect ratio, grown or shrunk uniformly until it holds exactly the wanted count. Ties on
 a ring are broken towards the round shape (Euclidean distance) and then by tiny noise from the
 caller's generator, so the same seed gives the same mask on every device.
+
+Per-step counts: either the same for every time step (``count="frame"``), or, when the clip total is
+fixed but the area may vary (``count="clip"``, MGM eqs. 5 and 7: ``sum_t s_t = 0`` "so that the number
+of masked patches remains fixed"), :func:`allocate_counts` shares the clip total between the steps in
+proportion to their rectangles' areas. (Ranking all steps' tokens together by one distance threshold
+instead makes rectangles near the border lose the tokens their scaled copy would have outside the
+frame: at ratio 0.9 on 14 × 14 tokens per-step counts then ranged 169 to 196 even without jitter.)
 """
 
 from __future__ import annotations
@@ -34,24 +41,56 @@ def clamp_rectangles(
     return centres, sizes
 
 
+def allocate_counts(areas: torch.Tensor, total: int, capacity: int) -> torch.Tensor:
+    """Splits a clip's masked total between its time steps in proportion to their areas.
+
+    Step t gets ``n + k (n A_t / mean(A) - n)`` tokens with ``n = total / T'``: the proportional share
+    when ``k = 1``. Where a share would leave a step with no visible or no masked token (outside
+    ``[1, capacity - 1]``; at high ratios the frame leaves little room to grow), the clip's deviations
+    are all scaled down by the same ``k < 1``, so their pattern is kept. Integer counts: floors plus
+    one token for the largest remainders, so every row sums to ``total`` exactly.
+
+    Args:
+        areas: (B, T') positive rectangle areas, in tokens.
+        total: masked tokens per clip, at most ``T' * capacity``.
+        capacity: tokens per time step (h * w).
+
+    Returns:
+        (B, T') long counts, each row summing to ``total``.
+    """
+    batch, steps = areas.shape
+    mean = total / steps
+    areas = areas.double()
+    deviation = mean * (areas / areas.mean(dim=1, keepdim=True).clamp_min(1e-12)) - mean  # (B, T'), sums to 0
+    room_up, room_down = max(capacity - 1 - mean, 0.0), max(mean - 1, 0.0)
+    limit = torch.where(deviation > 0, room_up / deviation.clamp_min(1e-12), room_down / (-deviation).clamp_min(1e-12))
+    scale = limit.amin(dim=1, keepdim=True).clamp(max=1.0)
+    share = (mean + scale * deviation).clamp(0, capacity)
+    counts = share.floor()
+    missing = total - counts.sum(dim=1, keepdim=True)  # (B, 1): 0 <= missing < T' (float error aside)
+    order = (share - counts).argsort(dim=1, descending=True, stable=True)
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(steps, device=areas.device).expand(batch, steps))
+    counts = counts + (rank < missing).to(counts.dtype)
+    return counts.long()
+
+
 def rectangle_mask(
     centres: torch.Tensor,
     sizes: torch.Tensor,
     grid: tuple[int, int],
-    num_masked: int,
+    counts: int | torch.Tensor,
     tie_noise: torch.Tensor,
-    per_frame: bool = True,
 ) -> torch.Tensor:
-    """Masks the tokens closest (normalised Chebyshev distance) to each time step's rectangle.
+    """Masks, per time step, the ``counts`` tokens closest (normalised Chebyshev distance) to its
+    rectangle.
 
     Args:
         centres: (B, T', 2) (cx, cy) in token units, already clamped.
         sizes: (B, T', 2) (w, h) in token units, positive.
         grid: (h, w).
-        num_masked: masked tokens per time step (``per_frame``) or per clip.
+        counts: masked tokens per time step: one int for every step, or (B, T') long (e.g. from
+            :func:`allocate_counts`).
         tie_noise: (B, T', h, w) uniform [0, 1) noise that breaks exact ties.
-        per_frame: exact count per time step (True) or per clip (False: a time step with a larger
-            rectangle then gets more tokens, as SMM's scale jitter intends).
 
     Returns:
         BoolTensor (B, T' * h * w) in VideoMAE order ``t * (h * w) + y * w + x``.
@@ -65,10 +104,14 @@ def rectangle_mask(
     dy = (ys.view(1, 1, h, 1) - centres[..., 1, None, None]) / (sizes[..., 1, None, None] / 2)
     chebyshev = torch.maximum(dx.abs(), dy.abs())  # (B, T', h, w)
     euclid = torch.sqrt(dx**2 + dy**2)
-    score = chebyshev + 1e-3 * euclid + 1e-6 * tie_noise  # smaller = more inside
-    flat = score.reshape(batch, steps * h * w) if not per_frame else score.reshape(batch, steps, h * w)
-    index = flat.topk(num_masked, dim=-1, largest=False).indices
-    mask = torch.zeros_like(flat, dtype=torch.bool).scatter_(-1, index, True)
+    score = (chebyshev + 1e-3 * euclid + 1e-6 * tie_noise).reshape(batch, steps, h * w)  # smaller = inside
+    if isinstance(counts, int):
+        index = score.topk(counts, dim=-1, largest=False).indices
+        mask = torch.zeros_like(score, dtype=torch.bool).scatter_(-1, index, True)
+    else:  # rank of every token within its step, masked where below the step's count
+        order = score.argsort(dim=-1)
+        rank = torch.empty_like(order).scatter_(-1, order, torch.arange(h * w, device=device).expand_as(order))
+        mask = rank < counts.to(device).unsqueeze(-1)
     return mask.reshape(batch, steps * h * w)
 
 

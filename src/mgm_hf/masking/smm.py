@@ -8,7 +8,7 @@ import torch
 
 from .base import MaskingStrategy
 from .geometry import MaskGeometry
-from .rectangles import clamp_rectangles, rectangle_mask, zero_sum_walk
+from .rectangles import allocate_counts, clamp_rectangles, rectangle_mask, zero_sum_walk
 from .registry import register_masking_strategy
 
 _VELOCITIES = ("constant", "per_step")
@@ -36,10 +36,16 @@ class SimulatedMotionMasking(MaskingStrategy):
       tokens per tubelet step (Fig. 2 shows straight paths); ``"per_step"`` draws a new one each step
       (eq. 5 indexes v by t).
     * At the frame border the rectangle bounces (reflects), so it stays inside and keeps its speed.
-    * ``count="frame"``: exactly ``int(mask_ratio * h * w)`` tokens per time step, so a row holds
-      ``T' * int(mask_ratio * h * w)``. The rectangle is square (eq. 5 adds the same ``s_t`` to w and
-      h), so with a fixed area the jitter changes nothing; ``count="clip"`` fixes only the clip total
-      ``int(mask_ratio * L)`` and lets the jittered area vary per step, as eq. 5 intends.
+    * Scale jitter and the count (eq. 5: ``w_t = w_{t-1} + s_t``, ``h_t = h_{t-1} + s_t``,
+      ``sum_t s_t = 0`` "so that the number of masked patches remains fixed"). The same ``s_t`` on w
+      and h keeps the rectangle square, so the jitter changes only its area. ``count="clip"``
+      (default) keeps every clip's total at ``int(mask_ratio * L)`` and shares it between the time
+      steps in proportion to the jittered areas (``rectangles.allocate_counts``): the per-step counts
+      follow eq. 5's walk, scaled down uniformly only where a step would otherwise have no visible
+      (or no masked) token: at ratio 0.9 the square already covers 90 % of the frame, so it has
+      little room to grow.
+      ``count="frame"`` masks exactly ``int(mask_ratio * h * w)`` tokens per time step, which fixes
+      the area and leaves nothing for the jitter to change: it requires ``scale_jitter=0``.
     * The exact count comes from ranking tokens by normalised Chebyshev distance to the rectangle
       (see ``rectangles.py``): the mask is the rectangle, grown or shrunk to the exact count.
 
@@ -49,7 +55,7 @@ class SimulatedMotionMasking(MaskingStrategy):
         max_speed: largest speed per axis, tokens per tubelet step (>= 0).
         velocity: ``"constant"`` or ``"per_step"``.
         scale_jitter: largest ``|s_t|`` as a fraction of ``w0`` (0 disables).
-        count: ``"frame"`` or ``"clip"``.
+        count: ``"clip"`` or ``"frame"`` (then ``scale_jitter`` must be 0).
     """
 
     requires_motion = False
@@ -61,7 +67,7 @@ class SimulatedMotionMasking(MaskingStrategy):
         max_speed: float = 1.0,
         velocity: str = "constant",
         scale_jitter: float = 0.1,
-        count: str = "frame",
+        count: str = "clip",
     ) -> None:
         super().__init__(geometry, mask_ratio)
         if velocity not in _VELOCITIES:
@@ -72,6 +78,12 @@ class SimulatedMotionMasking(MaskingStrategy):
             raise ValueError(f"max_speed must be >= 0 tokens per step, got {max_speed}.")
         if not 0 <= float(scale_jitter) < 1:
             raise ValueError(f"scale_jitter must lie in [0, 1) (a fraction of w0), got {scale_jitter}.")
+        if count == "frame" and float(scale_jitter) > 0:
+            raise ValueError(
+                f"scale_jitter={scale_jitter} has no effect with count='frame': eq. 5's jitter changes only "
+                "the square's area, which a fixed per-step count fixes. Use count='clip' (the clip total "
+                "stays fixed, the per-step counts follow the jitter) or scale_jitter=0."
+            )
         self.max_speed = float(max_speed)
         self.velocity = velocity
         self.scale_jitter = float(scale_jitter)
@@ -105,9 +117,9 @@ class SimulatedMotionMasking(MaskingStrategy):
         moves[:, 0] = 0
         centres = centre0 + torch.cumsum(moves, dim=1)  # eq. 5: x_t = x_{t-1} + v_t
         centres = reflect(centres, sizes / 2, extent - sizes / 2)
+        areas = sizes.clamp_min(1e-3).prod(dim=-1)  # (B, T') eq. 5's areas, before the frame cuts them
         centres, sizes = clamp_rectangles(centres, sizes, (h, w))
-        per_frame = self.count == "frame"
-        return rectangle_mask(
-            centres, sizes, (h, w), self.num_masked_per_frame if per_frame else self.num_masked,
-            tie_noise, per_frame=per_frame,
-        )
+        if self.count == "frame":
+            return rectangle_mask(centres, sizes, (h, w), self.num_masked_per_frame, tie_noise)
+        counts = allocate_counts(areas, self.num_masked, h * w)
+        return rectangle_mask(centres, sizes, (h, w), counts, tie_noise)
