@@ -52,9 +52,9 @@ class MGMAEMasking(MaskingStrategy):
     5. Average-pool tubelet × patch × patch (3.3) to a (T', h, w) token map (:meth:`token_scores`),
        optionally with exposure noise on one random time step (section 4.2, "Exposure"; off in the
        official scripts). ``exposure_std`` is the noise's std in the official code's units: it adds
-       N(0, 1) to each token's *sum* of the map over its 2 × 16 × 16 = 512 pixels, so
-       ``exposure_std=1`` is the official noise, ``1 / (tubelet p^2)`` (about 0.002) in our
-       mean-pooled units. 0 (default) = off.
+       N(0, 1) to each token's *sum* of the map over its tubelet × p × p pixels (2 × 16 × 16 = 512),
+       so ``exposure_std=1`` is the official noise, ``1 / (tubelet p^2)`` (1/512, about 0.002) in
+       our mean-pooled units (``exposure_scale``). 0 (default) = off.
     6. Keep the top ``num_visible_per_frame`` tokens visible per time step (``top_k="frame"``,
        default) or the top ``T'`` times that over the clip (``"clip"``, Table 1c). Ties are broken by
        tiny generator noise, the same per position at every time step. ``visible_count``:
@@ -68,15 +68,16 @@ class MGMAEMasking(MaskingStrategy):
     and, before b, ``v_{t->t+1}``, anchored at frame t: the flow from frame t to frame t+1, which
     the paper estimates directly ("forward and backward from the base frame"). That is
     ``-reverse_motion[t]`` (see :meth:`MaskingStrategy.__call__`): estimated directly when motion
-    comes from ``pixel_values`` (``flow_method`` or ``flow_estimator``: the frames up to the base,
-    played backwards), or passed by the caller. Without it (motion given alone, e.g. decoded motion
-    vectors or precomputed flow) it is approximated by inverting ``motion[t+1]``,
-    ``v(p) = motion[t+1](p + v(p))``, with ``inverse_flow_iters`` fixed-point steps: exact for
-    translations and smooth motion, but on the trailing strip of a moving object (background at
-    t+1, the object at t) it returns the background's motion, so the map there stays put instead of
-    following the object. Forward warping reads the same flows the other way round (the reverse
-    motion after b, ``-motion[t+1]`` before b). (The official code uses the wrong direction before
-    b; tests prove both halves here.)
+    comes from ``pixel_values`` (``flow_method`` or ``flow_estimator``, run a second time on the
+    frames the warps need, :meth:`reverse_motion_frames`, played backwards: for the middle base
+    frame about half a clip more flow), or passed by the caller. Without it (motion given alone,
+    e.g. decoded motion vectors or precomputed flow) it is approximated by inverting
+    ``motion[t+1]``, ``v(p) = motion[t+1](p + v(p))``, with ``inverse_flow_iters`` fixed-point
+    steps: exact for translations, close for smooth motion, but on the trailing strip of a moving
+    object (background at t+1, the object at t) it returns the background's motion, so the map
+    there stays put instead of following the object. Forward warping reads the same two flows the
+    other way round (``-reverse_motion[t-1]`` after b, ``-motion[t+1]`` before b). (The official
+    code uses the wrong direction before b; tests prove both halves here.)
 
     **Resolution.** The paper warps pixel maps; ``map_stride`` (a divisor of the patch size) warps
     maps of ``map_stride``-pixel cells instead. Motion on any grid is resampled to the map grid
