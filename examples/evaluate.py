@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 
 from accelerate.logging import get_logger
-from transformers import VideoMAEForVideoClassification
+from transformers import PretrainedConfig, VideoMAEForVideoClassification
 
 from mgm_hf.training.args import add_data_args, add_run_args, builtin_spec_from_args
 from mgm_hf.training.data import (
@@ -30,7 +30,10 @@ from mgm_hf.training.data import (
     video_dataset,
 )
 from mgm_hf.training.evaluation import VIEW_PRESETS, evaluate_classifier
+from mgm_hf.training.model_source import explain_missing_model
+from mgm_hf.training.output_dir import prepare_output_dir
 from mgm_hf.training.runtime import build_accelerator
+from mgm_hf.training.summary import command, data_arguments, outputs_report
 
 logger = get_logger(__name__)
 
@@ -45,24 +48,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="temporal views: dense clips (K400) or TSN segments (SSv2); default from --views")
     parser.add_argument("--short_side", type=int, default=None, help="resize before cropping (default: crop size)")
     add_data_args(parser, training=False)
-    add_run_args(parser, output_dir="outputs/evaluate")
+    add_run_args(parser, output_dir="outputs/evaluate", training=False)
     return parser.parse_args(argv)
+
+
+def load_classifier(name_or_path: str, **overrides: int) -> VideoMAEForVideoClassification:
+    """The video classifier at ``name_or_path``; a model that is not one (e.g. a pretraining
+    checkpoint, whose head would be random) or lacks weights raises a ValueError saying so."""
+    with explain_missing_model(name_or_path):
+        config, _ = PretrainedConfig.get_config_dict(name_or_path)
+        architectures = config.get("architectures") or []
+        if not any(name.endswith("ForVideoClassification") for name in architectures):
+            raise ValueError(
+                f"{name_or_path} is not a video classifier (its config.json names {architectures or 'no'} "
+                "architecture), so it has no trained classification head to evaluate. Fine-tune it first "
+                f"(accelerate launch examples/finetune.py --model_name_or_path {name_or_path}) or measure its "
+                "features with examples/linear_probe.py."
+            )
+        model, info = VideoMAEForVideoClassification.from_pretrained(name_or_path, output_loading_info=True,
+                                                                     **overrides)
+    missing = sorted(info["missing_keys"])
+    if missing:
+        raise ValueError(f"{name_or_path} lacks weights of the classifier ({missing[:5]}...): they would be random.")
+    return model.eval()
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     accelerator = build_accelerator(args)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    prepare_output_dir(accelerator, args.output_dir, overwrite=args.overwrite_output_dir, writes=("eval_results.json",))
     temporal, crops = VIEW_PRESETS[args.views]
     temporal = args.num_temporal_views or temporal
     crops = args.num_spatial_crops or crops
     sampling = args.sampling or ("segments" if args.views == "ssv2" else "dense")
 
     overrides = {"num_frames": args.num_frames} if args.num_frames else {}
-    model = VideoMAEForVideoClassification.from_pretrained(args.model_name_or_path, **overrides).eval()
+    model = load_classifier(args.model_name_or_path, **overrides)
     transform = eval_view_transform(model.config.image_size, model.config.num_frames, args.frame_stride,
                                     num_temporal_views=temporal, num_crops=crops, sampling=sampling,
-                                    short_side=args.short_side)
+                                    short_side=args.short_side, max_failure_rate=args.max_failure_rate)
     with accelerator.main_process_first():
         name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
         dataset = video_dataset(name, root, args.validation_split, transform)
@@ -73,10 +98,16 @@ def main(argv: list[str] | None = None) -> None:
     results = evaluate_classifier(accelerator, model, loader)
     results.update(temporal_views=temporal, spatial_crops=crops, sampling=sampling)
     if accelerator.is_main_process:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         (Path(args.output_dir) / "eval_results.json").write_text(json.dumps(results, indent=2))
         print(f"{temporal}×{crops} views ({sampling}): top1 {results['top1']:.4f} top5 {results['top5']:.4f} "
               f"on {int(results['num_videos'])} videos")
+        other = "k400" if args.views != "k400" else "ssv2"
+        print(outputs_report("Evaluation finished", args.output_dir,
+                             {"eval_results.json": "top-1/top-5, views, number of videos"},
+                             [command("evaluate.py", "--model_name_or_path", args.model_name_or_path, "--output_dir",
+                                      f"{args.output_dir}_{other}", "--views", other, *data_arguments(args))
+                              + "   # another protocol",
+                              f"hf upload <org/name> {args.model_name_or_path}   # share the classifier"]))
     accelerator.end_training()
 
 

@@ -37,7 +37,7 @@ from mgm_hf.training.args import (
     add_run_args,
     builtin_spec_from_args,
 )
-from mgm_hf.training.checkpointing import load_checkpoint, resolve_checkpoint, save_checkpoint
+from mgm_hf.training.checkpointing import save_checkpoint
 from mgm_hf.training.data import (
     class_names,
     eval_view_loader,
@@ -51,8 +51,13 @@ from mgm_hf.training.evaluation import evaluate_classifier
 from mgm_hf.training.finetuning import classifier_from_pretrained
 from mgm_hf.training.hub import save_image_processor
 from mgm_hf.training.mixup import VideoMixup, soft_cross_entropy
+from mgm_hf.training.model_source import explain_missing_model
 from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
-from mgm_hf.training.runtime import append_train_log, build_accelerator, save_final_model, tracker_config
+from mgm_hf.training.output_dir import prepare_output_dir
+from mgm_hf.training.resume import find_checkpoint, resume_run, run_settings
+from mgm_hf.training.runtime import append_train_log, build_accelerator, save_final_model
+from mgm_hf.training.summary import command, data_arguments, outputs_report, sibling_folder
+from mgm_hf.training.trackers import start_trackers
 
 logger = get_logger(__name__)
 # MGM Table 6 / VideoMAE (SSv2, K400): 5 warmup epochs, 30 (SSv2) – 75 (K400) epochs, mixup 0.8, cutmix 1.0.
@@ -88,8 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     accelerator = build_accelerator(args)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(args.seed)
-    if accelerator.is_main_process:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    checkpoint = find_checkpoint(args.resume_from_checkpoint, args.output_dir)
+    prepare_output_dir(accelerator, args.output_dir, overwrite=args.overwrite_output_dir,
+                       resuming=checkpoint is not None)
     recipe = BUILTIN_RECIPE if args.dataset_name is None else PAPER_RECIPE
     for key, value in recipe.items():  # fill what the command line left unset
         if getattr(args, key) is None:
@@ -106,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # ---- model: pretrained encoder + fresh head, drop path -----------------------------------------
     sizes = {k: v for k, v in (("image_size", args.image_size), ("num_frames", args.num_frames)) if v}
-    model = classifier_from_pretrained(args.model_name_or_path, id2label, **sizes)  # sin-cos positions: any size
+    with explain_missing_model(args.model_name_or_path):
+        model = classifier_from_pretrained(args.model_name_or_path, id2label, **sizes)  # sin-cos positions: any size
     add_drop_path(model.videomae.encoder.layer, args.drop_path)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -116,14 +123,15 @@ def main(argv: list[str] | None = None) -> None:
     train_set.set_transform(VideoTransform(
         finetune_transform(size=size, flip=not args.no_flip, scale=(args.min_crop_scale, 1.0),
                            motion_cell=min(8, size // 4)),
-        num_frames=num_frames, frame_stride=args.frame_stride, motion="none",
+        num_frames=num_frames, frame_stride=args.frame_stride, motion="none", max_failure_rate=args.max_failure_rate,
     ))
     train_loader, sampler = seeded_loader(
         train_set, VideoCollator(), batch_size=args.per_device_batch_size, seed=args.seed,
         repeats=args.repeated_augmentation, num_workers=args.num_workers, drop_last=True,
     )
     val_set = video_dataset(name, root, args.validation_split,
-                            eval_view_transform(size, num_frames, args.frame_stride))
+                            eval_view_transform(size, num_frames, args.frame_stride,
+                                                max_failure_rate=args.max_failure_rate))
     val_loader = eval_view_loader(val_set, batch_size=args.per_device_batch_size, num_workers=args.num_workers)
 
     # ---- optimisation: layer-wise lr decay ------------------------------------------------------------
@@ -141,14 +149,17 @@ def main(argv: list[str] | None = None) -> None:
                                                     max_steps * accelerator.num_processes, args.min_lr_ratio))
     mixup = VideoMixup(len(id2label), args.mixup, args.cutmix, args.mixup_prob, args.mixup_switch_prob,
                        args.label_smoothing)
-    accelerator.init_trackers("mgm_finetune", config=tracker_config(args))
 
+    # ---- resume: same settings only; the records of the interrupted run are cut back to its step ----
+    settings = run_settings(args, config, total_batch_size=total_batch_size, num_processes=accelerator.num_processes,
+                            learning_rate=lr, max_steps=max_steps, warmup_steps=min(warmup, max_steps),
+                            steps_per_epoch=steps_per_epoch)
     step, start_epoch, skip_batches = 0, 0, 0
-    if args.resume_from_checkpoint:
-        path = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
-        if path is not None:
-            state = load_checkpoint(accelerator, path)
-            step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
+    if checkpoint is not None:
+        state = resume_run(accelerator, checkpoint, settings, args.output_dir)
+        step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
+        logger.info("Resumed from %s at step %d (epoch %d, batch %d).", checkpoint, step, start_epoch, skip_batches)
+    start_trackers(accelerator, "mgm_finetune", args, start_step=step)
     logger.info("%d train / %d validation videos, %d classes; lr %.3g (batch %d), %d steps",
                 len(train_set), len(val_set), len(id2label), lr, total_batch_size, max_steps)
     checkpoint_every = steps_per_epoch if args.checkpointing_steps == "epoch" else (
@@ -186,9 +197,9 @@ def main(argv: list[str] | None = None) -> None:
                 if accelerator.is_main_process:
                     append_train_log(args.output_dir, {"step": step, "epoch": epoch, "loss": value})
             if checkpoint_every and step % checkpoint_every == 0:
-                save_checkpoint(accelerator, args.output_dir, step,
-                                {"epoch": epoch, "batches_in_epoch": batches_in_epoch, "seed": args.seed},
-                                args.checkpoints_total_limit)
+                save_checkpoint(accelerator, args.output_dir, step, {
+                    "epoch": epoch, "batches_in_epoch": batches_in_epoch, "seed": args.seed, "settings": settings,
+                }, args.checkpoints_total_limit)
             if step >= max_steps:
                 break
         metrics = evaluate_classifier(accelerator, model, val_loader)
@@ -206,7 +217,22 @@ def main(argv: list[str] | None = None) -> None:
             json.dumps({"validation": metrics, "steps": step}, indent=2))
         print(f"validation top1 {metrics.get('top1', float('nan')):.4f} top5 {metrics.get('top5', float('nan')):.4f} "
               f"({int(metrics.get('num_videos', 0))} videos, 1 view)")
+        print(_closing_report(args))
     accelerator.end_training()
+
+
+def _closing_report(args: argparse.Namespace) -> str:
+    views = "ssv2" if args.dataset_name in (None, "builtin", "ssv2") else "k400"
+    steps = [command("evaluate.py", "--model_name_or_path", args.output_dir, "--output_dir",
+                     sibling_folder(args.output_dir, "evaluate"), "--views", views, *data_arguments(args))]
+    return outputs_report("Fine-tuning finished", args.output_dir, {
+        "model.safetensors": "classifier weights (VideoMAEForVideoClassification.from_pretrained)",
+        "config.json": "classifier config with the class names",
+        "preprocessor_config.json": "VideoMAEImageProcessor for this input size",
+        "eval_results.json": "validation top-1/top-5 (one view per video)",
+        "train_log.jsonl": "loss per logged step",
+        "logs": "tracker logs (tensorboard --logdir)",
+    }, steps)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,10 @@ from mgm_hf.training.data import (
     video_dataset,
 )
 from mgm_hf.training.metrics import topk_accuracy
+from mgm_hf.training.model_source import explain_missing_model
+from mgm_hf.training.output_dir import prepare_output_dir
 from mgm_hf.training.runtime import build_accelerator
+from mgm_hf.training.summary import command, data_arguments, outputs_report, sibling_folder
 
 logger = get_logger(__name__)
 
@@ -44,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--probe_weight_decay", type=float, default=0.0)
     parser.add_argument("--probe_batch_size", type=int, default=64)
     add_data_args(parser, training=False)
-    add_run_args(parser, output_dir="outputs/linear_probe")
+    add_run_args(parser, output_dir="outputs/linear_probe", training=False)
     return parser.parse_args(argv)
 
 
@@ -88,12 +91,16 @@ def main(argv: list[str] | None = None) -> None:
     accelerator = build_accelerator(args)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(args.seed)
+    prepare_output_dir(accelerator, args.output_dir, overwrite=args.overwrite_output_dir,
+                       writes=("probe_results.json", "linear_head.pt"))
 
     overrides = {"num_frames": args.num_frames} if args.num_frames else {}
-    pretrained = MGMVideoMAE.from_pretrained(args.model_name_or_path, **overrides)
+    with explain_missing_model(args.model_name_or_path):
+        pretrained = MGMVideoMAE.from_pretrained(args.model_name_or_path, **overrides)
     encoder = pretrained.videomae.eval().requires_grad_(False)
     config = encoder.config
-    transform = eval_view_transform(config.image_size, config.num_frames, args.frame_stride)
+    transform = eval_view_transform(config.image_size, config.num_frames, args.frame_stride,
+                                    max_failure_rate=args.max_failure_rate)
     with accelerator.main_process_first():
         name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
         train_set, val_set = (video_dataset(name, root, split, transform)
@@ -111,11 +118,16 @@ def main(argv: list[str] | None = None) -> None:
     with torch.no_grad():
         results = {"train": topk_accuracy(head(train_x), train_y), "validation": topk_accuracy(head(val_x), val_y)}
     if accelerator.is_main_process:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         (Path(args.output_dir) / "probe_results.json").write_text(json.dumps(results, indent=2))
         torch.save(head.state_dict(), Path(args.output_dir) / "linear_head.pt")
         print(f"linear probe validation top1 {results['validation']['top1']:.4f} "
               f"top5 {results['validation']['top5']:.4f} (train top1 {results['train']['top1']:.4f})")
+        print(outputs_report("Linear probe finished", args.output_dir, {
+            "probe_results.json": "train and validation top-1/top-5",
+            "linear_head.pt": "the linear head's state_dict (on BatchNorm-standardised mean-pooled features)",
+        }, [command("finetune.py", "--model_name_or_path", args.model_name_or_path, "--output_dir",
+                    sibling_folder(args.model_name_or_path, "finetune"), *data_arguments(args))
+            + "   # full fine-tuning of the same encoder"]))
     accelerator.end_training()
 
 

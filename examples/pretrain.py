@@ -23,7 +23,6 @@ import argparse
 import logging
 import math
 import time
-from pathlib import Path
 
 import torch
 from accelerate.logging import get_logger
@@ -42,19 +41,23 @@ from mgm_hf.training.args import (
     builtin_spec_from_args,
     json_dict,
 )
-from mgm_hf.training.checkpointing import load_checkpoint, resolve_checkpoint, save_checkpoint
+from mgm_hf.training.checkpointing import save_checkpoint
 from mgm_hf.training.data import resolve_dataset, seeded_loader, video_dataset
 from mgm_hf.training.hub import push_run_to_hub, save_run_files
+from mgm_hf.training.model_source import explain_missing_model
 from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
+from mgm_hf.training.output_dir import prepare_output_dir
 from mgm_hf.training.pictures import PictureLogger
+from mgm_hf.training.resume import find_checkpoint, resume_run, run_settings
 from mgm_hf.training.runtime import (
     append_rank_log,
     append_train_log,
     build_accelerator,
     parameter_checksum,
     save_final_model,
-    tracker_config,
 )
+from mgm_hf.training.summary import command, data_arguments, outputs_report, sibling_folder
+from mgm_hf.training.trackers import start_trackers
 
 logger = get_logger(__name__)
 
@@ -92,7 +95,8 @@ def build_config(args: argparse.Namespace) -> MGMVideoMAEConfig:
         overrides["image_size"] = args.image_size
     source = args.config_name or args.model_name_or_path
     if source is not None:
-        config = MGMVideoMAEConfig.from_pretrained(source)
+        with explain_missing_model(source, "--config_name" if args.config_name else "--model_name_or_path"):
+            config = MGMVideoMAEConfig.from_pretrained(source)
         config.update(overrides)
         config.check_masking()
         return config
@@ -105,13 +109,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logger.info(accelerator.state, main_process_only=False)
     set_seed(args.seed)
-    if accelerator.is_main_process:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    checkpoint = find_checkpoint(args.resume_from_checkpoint, args.output_dir)
+    prepare_output_dir(accelerator, args.output_dir, overwrite=args.overwrite_output_dir,
+                       resuming=checkpoint is not None)
 
     # ---- model --------------------------------------------------------------------------------
     config = build_config(args)
     if args.model_name_or_path is not None:
-        model = MGMVideoMAE.from_pretrained(args.model_name_or_path, config=config)
+        with explain_missing_model(args.model_name_or_path):
+            model = MGMVideoMAE.from_pretrained(args.model_name_or_path, config=config)
     else:
         model = MGMVideoMAE(config)
     if args.gradient_checkpointing:
@@ -124,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     transform = VideoTransform(
         pretrain_transform(size=size, flip=not args.no_flip, motion_cell=min(8, size // 4)),
         num_frames=config.num_frames, frame_stride=args.frame_stride, motion=motion_source, masking=strategy,
+        max_failure_rate=args.max_failure_rate,
     )
     with accelerator.main_process_first():  # the built-in dataset is generated once
         name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
@@ -153,21 +160,23 @@ def main(argv: list[str] | None = None) -> None:
                                 max_steps * accelerator.num_processes, args.min_lr_ratio)
     scheduler = accelerator.prepare(scheduler)
 
+    # ---- resume: same settings only; the records of the interrupted run are cut back to its step ----
+    settings = run_settings(args, config, total_batch_size=total_batch_size, num_processes=accelerator.num_processes,
+                            learning_rate=lr, max_steps=max_steps, warmup_steps=warmup, steps_per_epoch=steps_per_epoch)
+    step, start_epoch, skip_batches, loss, first_loss, earlier_runtime = 0, 0, 0, float("nan"), None, 0.0
+    if checkpoint is not None:
+        state = resume_run(accelerator, checkpoint, settings, args.output_dir)
+        step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
+        loss = state.get("loss", loss)
+        first_loss = state.get("first_step_loss")  # the original run's: the model card reports it
+        earlier_runtime = state.get("train_runtime_s", 0.0)
+        resumed_from = step
+        logger.info("Resumed from %s at step %d (epoch %d, batch %d).", checkpoint, step, start_epoch, skip_batches)
     if accelerator.is_main_process:
         save_run_files(args.output_dir, vars(args))
-    accelerator.init_trackers("mgm_pretrain", config=tracker_config(args))
-    pictures = PictureLogger(args.output_dir, args.picture_steps) if accelerator.is_main_process else None
-
-    # ---- resume ---------------------------------------------------------------------------------
-    step, start_epoch, skip_batches, loss = 0, 0, 0, float("nan")
-    if args.resume_from_checkpoint:
-        path = resolve_checkpoint(args.resume_from_checkpoint, args.output_dir)
-        if path is None:
-            logger.info("No complete checkpoint in %s: starting from scratch.", args.output_dir)
-        else:
-            state = load_checkpoint(accelerator, path)
-            step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
-            logger.info("Resumed from %s at step %d (epoch %d, batch %d).", path, step, start_epoch, skip_batches)
+    start_trackers(accelerator, "mgm_pretrain", args, start_step=step)
+    pictures = (PictureLogger(args.output_dir, args.picture_steps, accelerator.trackers)
+                if accelerator.is_main_process else None)
 
     logger.info(
         "%d clips, %d processes × %d per device × %d accumulation = %d per step; lr %.3g; %d steps (%d epochs, "
@@ -179,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     checkpoint_every = _checkpoint_every(args.checkpointing_steps, steps_per_epoch)
 
     # ---- train ----------------------------------------------------------------------------------
-    start_time, first_loss = time.time(), None
+    start_time = time.time()
     model.train()
     for epoch in range(start_epoch, num_epochs):
         epoch_loader, batches_in_epoch = dataloader, 0
@@ -207,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
             progress.update(1)
             loss = accelerator.gather(torch.stack(step_losses).mean()[None]).mean().item()
             step_losses = []
-            first_loss = loss if first_loss is None else first_loss
+            if step == 1:  # a resumed run keeps the original run's (from the checkpoint)
+                first_loss = loss
             if args.rank_log:
                 append_rank_log(accelerator, args.output_dir, {
                     "step": step, "sample_index": batch["sample_index"].tolist(),
@@ -222,9 +232,11 @@ def main(argv: list[str] | None = None) -> None:
             if pictures is not None:
                 pictures.maybe_log(accelerator, step, batch, outputs, config)
             if checkpoint_every and step % checkpoint_every == 0:
-                save_checkpoint(accelerator, args.output_dir, step,
-                                {"epoch": epoch, "batches_in_epoch": batches_in_epoch, "seed": args.seed},
-                                args.checkpoints_total_limit)
+                save_checkpoint(accelerator, args.output_dir, step, {
+                    "epoch": epoch, "batches_in_epoch": batches_in_epoch, "seed": args.seed, "settings": settings,
+                    "loss": loss, "first_step_loss": first_loss,
+                    "train_runtime_s": round(earlier_runtime + time.time() - start_time, 1),
+                }, args.checkpoints_total_limit)
             if step >= max_steps:
                 break
         if step >= max_steps:
@@ -235,13 +247,40 @@ def main(argv: list[str] | None = None) -> None:
     unwrapped = save_final_model(accelerator, model, args.output_dir)
     if accelerator.is_main_process:
         results = {"train_loss": loss, "first_step_loss": first_loss, "train_steps": step,
-                   "total_batch_size": total_batch_size, "train_runtime_s": round(time.time() - start_time, 1),
-                   "pictures_available": bool(pictures and pictures.available)}
+                   "total_batch_size": total_batch_size,
+                   "train_runtime_s": round(earlier_runtime + time.time() - start_time, 1),
+                   "pictures_available": bool(pictures and pictures.files())}
+        if checkpoint is not None:
+            results["resumed_from_step"] = resumed_from
         save_run_files(args.output_dir, vars(args), results=results, config=unwrapped.config)
+        url = None
         if args.push_to_hub:
-            push_run_to_hub(args.output_dir, args.hub_model_id, template=args.hub_card_template,
-                            private=args.hub_private)
+            url = push_run_to_hub(args.output_dir, args.hub_model_id, template=args.hub_card_template,
+                                  private=args.hub_private)
+        print(_closing_report(args, url))
     accelerator.end_training()
+
+
+def _closing_report(args: argparse.Namespace, hub_url: str | None) -> str:
+    data = data_arguments(args)
+    size = [*(["--image_size", str(args.image_size)] if args.image_size else []),
+            *(["--num_frames", str(args.num_frames)] if args.num_frames else [])]
+    steps = [
+        command("finetune.py", "--model_name_or_path", args.output_dir, "--output_dir",
+                sibling_folder(args.output_dir, "finetune"), *data, *size),
+        command("linear_probe.py", "--model_name_or_path", args.output_dir, "--output_dir",
+                sibling_folder(args.output_dir, "linear_probe"), *data),
+    ]
+    report = outputs_report("Pretraining finished", args.output_dir, {
+        "model.safetensors": "weights (MGMVideoMAE.from_pretrained / AutoModelForPreTraining)",
+        "config.json": "model config with its masking strategy",
+        "README.md": "model card with this run's numbers",
+        "all_results.json": "losses, steps, runtime",
+        "train_log.jsonl": "loss and lr per logged step",
+        "pictures": "mask/reconstruction pictures",
+        "logs": "tracker logs (tensorboard --logdir)",
+    }, steps)
+    return report + (f"\nUploaded to the Hub: {hub_url}" if hub_url else "")
 
 
 def _checkpoint_every(value: str | None, steps_per_epoch: int) -> int | None:

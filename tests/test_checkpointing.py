@@ -1,8 +1,13 @@
-"""Checkpoints: atomic save, `latest` skipping incomplete saves, total limit, crash safety, restore."""
+"""Checkpoints: atomic save, `latest` skipping incomplete saves, total limit, crash safety, a full disk,
+restore."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +113,71 @@ def test_optimizer_state_is_read_with_weights_only(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(torch, "load", spy)
     load_checkpoint(make()[0], tmp_path / "checkpoint-1")
     assert seen and all(flag is True for flag in seen)
+
+
+FULL_DISK_CHILD = '''
+import json, os, sys
+from pathlib import Path
+import torch
+from accelerate import Accelerator
+from mgm_hf.training.checkpointing import CheckpointSaveError, list_checkpoints, load_checkpoint, save_checkpoint
+
+disk = Path(sys.argv[1])
+accelerator = Accelerator(cpu=True)
+torch.manual_seed(0)
+model = torch.nn.Linear(256, 256)  # 257 kB of weights, twice that of AdamW moments
+optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+model, optimizer = accelerator.prepare(model, optimizer)
+
+def step():
+    model(torch.randn(4, 256)).pow(2).mean().backward()
+    optimizer.step()
+    optimizer.zero_grad()
+
+step()
+save_checkpoint(accelerator, disk, 1, {"epoch": 0, "batches_in_epoch": 1})
+good = {k: v.clone() for k, v in model.state_dict().items()}
+with open(disk / "other_data.bin", "wb") as f:  # something else fills the disk: 300 kB stay free
+    f.write(bytes(os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize - 300_000))
+step()
+try:
+    save_checkpoint(accelerator, disk, 2, {"epoch": 0, "batches_in_epoch": 2})
+    error = None
+except CheckpointSaveError as err:
+    error = err
+fresh = Accelerator(cpu=True)
+model2 = fresh.prepare(torch.nn.Linear(256, 256))
+state = load_checkpoint(fresh, list_checkpoints(disk)[-1])
+print(json.dumps({
+    "error": None if error is None else str(error), "disk_full": getattr(error, "disk_full", None),
+    "cause": None if error is None else type(error.__cause__).__name__,
+    "left": sorted(p.name for p in disk.iterdir()), "restored_step": state["global_step"],
+    "restored": all(torch.equal(v, good[k]) for k, v in model2.state_dict().items()),
+}))
+'''
+
+
+def test_full_disk_says_so_removes_the_partial_save_and_keeps_the_last_checkpoint(tmp_path: Path) -> None:
+    """A real full disk: a 2 MiB tmpfs mounted in a private user + mount namespace (``unshare -r -m``),
+    filled by another file after the first checkpoint; the second save runs out of space."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) to mount a small tmpfs")
+    disk = tmp_path / "small_disk"
+    disk.mkdir()
+    (tmp_path / "child.py").write_text(FULL_DISK_CHILD)
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        ["unshare", "-r", "-m", "sh", "-c", 'mount -t tmpfs -o size=2m tmpfs "$1" || exit 77; shift; exec "$@"',
+         "sh", str(disk), sys.executable, str(tmp_path / "child.py"), str(disk)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root / "src"), "OMP_NUM_THREADS": "1"},
+    )
+    if result.returncode == 77 or "unshare failed" in result.stderr:
+        pytest.skip(f"cannot mount a tmpfs in a user namespace here: {result.stderr.strip()[-200:]}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["error"] is not None and report["disk_full"] is True
+    assert report["error"].startswith(f"No space left on the disk holding {disk}")
+    assert "Removed the partial folder" in report["error"] and "checkpoint-1" in report["error"]
+    assert report["left"] == ["checkpoint-1", "other_data.bin"]  # no .tmp-checkpoint-2 on the full disk
+    assert report["restored_step"] == 1 and report["restored"]

@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 from mgm_hf.data.builtin_motion import BuiltinMotionSpec
+from mgm_hf.data.failures import FailureTracker
+
+from .trackers import REPORT_TO_CHOICES
 
 
 def json_dict(text: str) -> dict[str, Any]:
@@ -42,6 +45,9 @@ def add_data_args(parser: argparse.ArgumentParser, frame_stride: int = 2, traini
         group.add_argument("--no_flip", action="store_true", help="no horizontal flip (SSv2: direction is the label)")
     group.add_argument("--per_device_batch_size", type=int, default=8)
     group.add_argument("--num_workers", type=int, default=0, help="DataLoader worker processes")
+    group.add_argument("--max_failure_rate", type=float, default=FailureTracker.max_failure_rate,
+                       help="largest share of videos that may fail to decode (each is logged and skipped); "
+                            "above it the run stops with TooManyFailuresError")
 
 
 def add_optim_args(parser: argparse.ArgumentParser, base_lr: float | None, betas: tuple[float, float],
@@ -65,20 +71,27 @@ def add_optim_args(parser: argparse.ArgumentParser, base_lr: float | None, betas
                        help="views of each video per epoch, adjacent in the order (papers: 2)")
 
 
-def add_run_args(parser: argparse.ArgumentParser, output_dir: str) -> None:
+def add_run_args(parser: argparse.ArgumentParser, output_dir: str, training: bool = True) -> None:
+    """Output folder, seed, device, and for training scripts (``training=True``) the per-step
+    logging (``--report_to``, ``--logging_steps``, ``--rank_log``), which the others do not do."""
     group = parser.add_argument_group("run")
     group.add_argument("--output_dir", default=output_dir)
+    group.add_argument("--overwrite_output_dir", action="store_true",
+                       help="replace the run already in --output_dir (without it, such a folder is refused)")
     group.add_argument("--seed", type=int, default=0)
     group.add_argument("--cpu", action="store_true",
                        help="force CPU (also automatic without CUDA: Accelerator(cpu=True), so a 2-process "
                             "CPU launch is one gloo job, not two silent copies)")
     group.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default=None,
                        help="default: what `accelerate launch` was given")
-    group.add_argument("--report_to", choices=["tensorboard", "trackio", "all", "none"], default="tensorboard")
-    group.add_argument("--logging_steps", type=int, default=1)
-    group.add_argument("--rank_log", action="store_true",
-                       help="each process appends world size, its sample ids and a parameter checksum per "
-                            "step to <output_dir>/rank_logs/ (proves data-parallel sharding)")
+    if training:
+        group.add_argument("--report_to", choices=REPORT_TO_CHOICES, default="tensorboard",
+                           help="experiment tracker (tensorboard works with the plain install; others need "
+                                "their package; 'all': every installed one)")
+        group.add_argument("--logging_steps", type=int, default=1)
+        group.add_argument("--rank_log", action="store_true",
+                           help="each process appends world size, its sample ids and a parameter checksum per "
+                                "step to <output_dir>/rank_logs/ (proves data-parallel sharding)")
 
 
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:

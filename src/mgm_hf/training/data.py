@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 
 from mgm_hf.data import VideoCollator, VideoTransform, eval_transforms, load_video_dataset
 from mgm_hf.data.builtin_motion import BuiltinMotionSpec, builtin_motion_dataset
+from mgm_hf.data.failures import FailureTracker
 
 from .sampling import EpochSampler, SeededDataset
 
@@ -88,13 +89,15 @@ def seeded_loader(dataset: datasets.Dataset, collator: VideoCollator, *, batch_s
 
 
 def eval_view_transform(size: int, num_frames: int, frame_stride: int, *, num_temporal_views: int = 1,
-                        num_crops: int = 1, sampling: str = "dense", short_side: int | None = None) -> VideoTransform:
+                        num_crops: int = 1, sampling: str = "dense", short_side: int | None = None,
+                        max_failure_rate: float = FailureTracker.max_failure_rate) -> VideoTransform:
     """Multi-view testing without randomness: rows of ``pixel_values`` (V, T, C, H, W) with
     ``V = num_temporal_views × num_crops`` (evenly spaced clips or TSN segment views, each cropped
-    ``num_crops`` times)."""
+    ``num_crops`` times). Up to ``max_failure_rate`` of the videos may fail to decode (skipped)."""
     crops = eval_transforms(size, num_crops=num_crops, short_side=short_side, motion_cell=min(8, size // 4))
     return VideoTransform(crops, num_frames=num_frames, frame_stride=frame_stride, sampling=sampling,
-                          motion="none", num_temporal_views=num_temporal_views, test_views=True)
+                          motion="none", num_temporal_views=num_temporal_views, test_views=True,
+                          max_failure_rate=max_failure_rate)
 
 
 def eval_view_loader(dataset: datasets.Dataset, *, batch_size: int, num_workers: int = 0) -> DataLoader:

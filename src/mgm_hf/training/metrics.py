@@ -58,9 +58,10 @@ def evaluate_top1(predictions: torch.Tensor, labels: torch.Tensor) -> float | No
             metric = evaluate.load("accuracy")
         finally:
             evaluate.config.HF_EVALUATE_OFFLINE = offline
-    except Exception as err:  # not cached: say so, don't fail
-        logger.info("evaluate's accuracy metric is not cached (%s: %s), so top-1/top-5 are computed by "
-                    "mgm_hf.training.metrics.topk_accuracy.", type(err).__name__, str(err)[:200])
+    except Exception as err:  # not cached: say so plainly (the lookup's error text only at DEBUG), don't fail
+        logger.info("The evaluate library's accuracy metric is not cached here; top-1/top-5 come from "
+                    "mgm_hf.training.metrics.topk_accuracy.")
+        logger.debug("evaluate.load('accuracy') failed: %s: %s", type(err).__name__, err)
         return None
     return float(metric.compute(predictions=predictions.tolist(), references=labels.tolist())["accuracy"])
 

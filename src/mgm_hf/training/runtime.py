@@ -1,4 +1,4 @@
-"""Accelerator set-up shared by the scripts: CPU detection, trackers, per-rank logs."""
+"""Accelerator set-up shared by the scripts: CPU detection, trackers, per-rank logs, the final save."""
 
 from __future__ import annotations
 
@@ -13,20 +13,22 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration
 
+from .trackers import resolve_report_to
+
 logger = logging.getLogger(__name__)
 
 
 def build_accelerator(args: argparse.Namespace) -> Accelerator:
     """An ``Accelerator`` for ``args`` (``cpu``, ``mixed_precision``, ``gradient_accumulation_steps``,
-    ``report_to``, ``output_dir``).
+    ``report_to``, ``output_dir``). A ``report_to`` tracker that is not installed raises (see
+    :mod:`mgm_hf.training.trackers`).
 
     Without CUDA it passes ``cpu=True``: only then does ``accelerate launch --multi_gpu
-    --num_processes 2`` on a CPU machine make one gloo process group (DESIGN.md's trap); otherwise
+    --num_processes 2`` on a CPU machine make one gloo process group; otherwise
     two unconnected copies would train silently.
     """
     cpu = bool(getattr(args, "cpu", False)) or not torch.cuda.is_available()
-    report_to = getattr(args, "report_to", "none")
-    log_with = None if report_to == "none" else report_to
+    log_with = resolve_report_to(getattr(args, "report_to", "none"))  # a missing tracker is an error
     accelerator = Accelerator(
         cpu=cpu,
         mixed_precision=getattr(args, "mixed_precision", None),
@@ -38,17 +40,6 @@ def build_accelerator(args: argparse.Namespace) -> Accelerator:
     if accelerator.num_processes > 1 and accelerator.state.distributed_type.value == "NO":
         raise RuntimeError("Several processes but no process group: launch with `accelerate launch --multi_gpu`.")
     return accelerator
-
-
-def tracker_config(args: argparse.Namespace) -> dict[str, Any]:
-    """``vars(args)`` reduced to what trackers accept (int, float, str, bool)."""
-    out = {}
-    for key, value in vars(args).items():
-        if isinstance(value, (int, float, str, bool)):
-            out[key] = value
-        elif value is not None:
-            out[key] = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-    return out
 
 
 def parameter_checksum(model: torch.nn.Module) -> str:
@@ -74,7 +65,7 @@ def append_train_log(output_dir: str, record: dict[str, Any]) -> None:
         f.write(json.dumps(record) + "\n")
 
 
-__all__ = ["append_rank_log", "append_train_log", "build_accelerator", "parameter_checksum", "tracker_config"]
+__all__ = ["append_rank_log", "append_train_log", "build_accelerator", "parameter_checksum", "save_final_model"]
 
 
 def save_final_model(accelerator: Accelerator, model: torch.nn.Module, output_dir: str) -> torch.nn.Module:
