@@ -30,6 +30,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from mgm_hf.data import VideoCollator, VideoTransform, finetune_transform
+from mgm_hf.hub import save_image_processor
 from mgm_hf.training.args import (
     add_checkpoint_args,
     add_data_args,
@@ -49,7 +50,6 @@ from mgm_hf.training.data import (
 from mgm_hf.training.drop_path import add_drop_path
 from mgm_hf.training.evaluation import evaluate_classifier
 from mgm_hf.training.finetuning import classifier_from_pretrained
-from mgm_hf.training.hub import save_image_processor
 from mgm_hf.training.mixup import VideoMixup, soft_cross_entropy
 from mgm_hf.training.model_source import explain_missing_model
 from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
 from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform
+from mgm_hf.hub import push_run_to_hub, save_run_files
 from mgm_hf.masking import available_masking_strategies, build_masking_strategy
 from mgm_hf.training.args import (
     add_checkpoint_args,
@@ -43,7 +44,6 @@ from mgm_hf.training.args import (
 )
 from mgm_hf.training.checkpointing import save_checkpoint
 from mgm_hf.training.data import resolve_dataset, seeded_loader, video_dataset
-from mgm_hf.training.hub import push_run_to_hub, save_run_files
 from mgm_hf.training.model_source import explain_missing_model
 from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
 from mgm_hf.training.output_dir import prepare_output_dir

@@ -22,8 +22,8 @@ from huggingface_hub import HfApi, ModelCard
 from huggingface_hub.utils import filter_repo_objects
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.training.hub import REQUIRED_FILES, push_run_to_hub, save_run_files
-from mgm_hf.training.model_card import render_card, run_values
+from mgm_hf.hub import REQUIRED_FILES, push_run_to_hub, save_run_files
+from mgm_hf.hub.model_card import render_card, run_values
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_ID = "mgm-hf/tiny-test"

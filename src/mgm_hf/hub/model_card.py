@@ -1,6 +1,6 @@
 """Model cards rendered from templates with a run's real numbers.
 
-The generic run template ships with the package (``mgm_hf/training/templates/model_card.md``, read
+The generic run template ships with the package (``mgm_hf/hub/templates/model_card.md``, read
 with :mod:`importlib.resources`, so pushing works from an installed mgm_hf); the release cards live in
 the checkout's ``model_cards/``.
 
@@ -29,8 +29,8 @@ DEFAULT_TEMPLATE = "model_card.md"
 
 
 def package_templates() -> Traversable:
-    """The templates shipped as package data (``mgm_hf/training/templates``)."""
-    return resources.files("mgm_hf.training").joinpath("templates")
+    """The templates shipped as package data (``mgm_hf/hub/templates``)."""
+    return resources.files("mgm_hf.hub").joinpath("templates")
 
 
 def find_template(name: str | Path | None) -> Path | Traversable:

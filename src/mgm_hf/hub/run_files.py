@@ -1,4 +1,4 @@
-"""What a finished run leaves in its output folder, and pushing that folder to the Hub.
+"""What a finished run leaves in its output folder for the Hub.
 
 :func:`save_run_files` writes, next to ``save_pretrained``'s ``model.safetensors`` and
 ``config.json`` (which records the masking strategy):
@@ -9,8 +9,7 @@
 * ``README.md``: the model card rendered with those numbers from the packaged run template (or a
   release card of ``model_cards/``).
 
-:func:`push_run_to_hub` uploads exactly that folder (never checkpoints, logs or temp folders)
-through ``HfApi.create_repo`` and ``HfApi.upload_folder``.
+:func:`~mgm_hf.hub.push.push_run_to_hub` uploads that folder.
 """
 
 from __future__ import annotations
@@ -21,12 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import HfApi
-
 from .model_card import render_card, run_values
 
-UPLOAD_IGNORE = ["checkpoint-*", ".tmp-*", ".old-*", ".del-*", "logs/*", "rank_logs/*", "pictures/*",
-                 "train_log.jsonl", "*.pkl", "*.bin", "*.pt", "*.pth"]
+# What a run folder must hold before it can be pushed.
 REQUIRED_FILES = ["model.safetensors", "config.json", "preprocessor_config.json", "training_args.json",
                   "README.md"]
 
@@ -71,28 +67,4 @@ def save_run_files(
     (output_dir / "README.md").write_text(card)
 
 
-def push_run_to_hub(
-    output_dir: str | Path,
-    repo_id: str | None,
-    template: str | None = None,
-    private: bool = False,
-    api: HfApi | None = None,
-    commit_message: str = "Upload mgm_hf model",
-) -> str:
-    """Creates ``repo_id`` (if needed) and uploads the run folder; returns the commit URL."""
-    if not repo_id:
-        raise ValueError("--push_to_hub needs --hub_model_id org/name.")
-    output_dir = Path(output_dir)
-    missing = [name for name in REQUIRED_FILES if not (output_dir / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{output_dir} lacks {missing}: run save_pretrained and save_run_files first.")
-    api = api or HfApi()
-    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-    commit = api.upload_folder(
-        repo_id=repo_id, folder_path=str(output_dir), repo_type="model",
-        commit_message=commit_message, ignore_patterns=UPLOAD_IGNORE,
-    )
-    return str(getattr(commit, "commit_url", commit))
-
-
-__all__ = ["REQUIRED_FILES", "UPLOAD_IGNORE", "push_run_to_hub", "save_image_processor", "save_run_files"]
+__all__ = ["REQUIRED_FILES", "save_image_processor", "save_run_files"]
