@@ -31,7 +31,7 @@ pretraining clips in the same order and fine-tunes with the same head and order)
   ``--eval_every`` epochs (the curve shows whether it converged);
 * mask metrics on the validation clips, every one a mean over ``--metric_seeds`` (≥ 20) seeded masks
   per clip with its standard error, next to chance 1 − ρ and the share predicted by position alone
-  (``mgm_hf.evaluation.share_over_seeds``);
+  (``mgm_hf.mask_metrics.share_over_seeds``);
 * power checks: a linear probe on hand-made motion features (must be far above chance) and on one
   frame's pixels (the first frame must be at chance).
 
@@ -114,7 +114,7 @@ from fidelity_train import (
     pretrain,
     tiny_model,
 )
-from mgm_hf.evaluation import masks_over_seeds, share_over_seeds, token_motion_energy
+from mgm_hf.mask_metrics import masks_over_seeds, share_over_seeds, token_motion_energy
 from mgm_hf.masking import build_masking_strategy
 
 ROOT = Path(__file__).resolve().parents[1]

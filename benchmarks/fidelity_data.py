@@ -28,7 +28,7 @@ import torch
 
 from fidelity_scenes import ACTOR, NUM_CLASSES, SceneSpec, render_scene
 from mgm_hf.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from mgm_hf.evaluation import patchify
+from mgm_hf.mask_metrics import patchify
 from mgm_hf.masking import MaskGeometry
 from mgm_hf.video import read_clip, write_video
 

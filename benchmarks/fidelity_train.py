@@ -85,7 +85,7 @@ def heldout_loss(model: MGMVideoMAE, strategy: MaskingStrategy, source: MotionSo
                  seed: int = 0, batch_size: int = 64) -> float:
     """Mean masked-reconstruction loss on ``clips`` with ``strategy``'s masks from a fixed seed (the
     same masks for every model given the same strategy and source)."""
-    from mgm_hf.evaluation import pretraining_loss
+    from mgm_hf.mask_metrics import pretraining_loss
 
     index = np.arange(len(clips))
     motion = motion_of(clips, index, source)

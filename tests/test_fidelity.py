@@ -1,4 +1,4 @@
-"""Fidelity metrics on cases with known answers (mgm_hf.evaluation).
+"""Fidelity metrics on cases with known answers (mgm_hf.mask_metrics).
 
 The moving square: 16 × 16 px, top-left (8 f, 8) in frame f, i.e. 8 px/frame to the right on a 64 × 64
 static background, 6 frames, tokens of 2 × 8 × 8 px. In token units the square covers rows 1-2 and
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.evaluation import (
+from mgm_hf.mask_metrics import (
     copy_from_visible,
     fill_unfound_with_token_mean,
     masked_token_mse,

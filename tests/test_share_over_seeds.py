@@ -1,4 +1,4 @@
-"""Seed-averaged mask metrics (mgm_hf.evaluation.share_over_seeds) on cases with known answers."""
+"""Seed-averaged mask metrics (mgm_hf.mask_metrics.share_over_seeds) on cases with known answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from mgm_hf.evaluation import masks_over_seeds, share_over_seeds
+from mgm_hf.mask_metrics import masks_over_seeds, share_over_seeds
 from mgm_hf.masking import build_masking_strategy
 
 L = 16  # tokens per clip in the hand-made cases

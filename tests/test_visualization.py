@@ -12,7 +12,7 @@ from PIL import Image
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
 from mgm_hf.cli import main as cli_main
-from mgm_hf.evaluation import patch_statistics, patchify
+from mgm_hf.mask_metrics import patch_statistics, patchify
 from mgm_hf.masking import MaskGeometry
 from mgm_hf.video import write_moving_square_video
 from mgm_hf.visualization import flow_to_color, reconstruct, training_figure, visualize

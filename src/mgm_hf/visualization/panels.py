@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from mgm_hf.evaluation.tokens import token_mask_to_pixels
+from mgm_hf.mask_metrics.tokens import token_mask_to_pixels
 from mgm_hf.masking import MaskGeometry
 
 from .flow_colors import draw_arrows, flow_to_color

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from mgm_hf.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from mgm_hf.evaluation.tokens import patch_statistics, patchify, unpatchify
+from mgm_hf.mask_metrics.tokens import patch_statistics, patchify, unpatchify
 from mgm_hf.masking import MaskGeometry
 
 

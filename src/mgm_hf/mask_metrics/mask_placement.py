@@ -18,7 +18,7 @@ def visible_motion_share(mask: torch.Tensor, energy: torch.Tensor) -> torch.Tens
     Args:
         mask: (B, L) bool, True = masked.
         energy: (B, L) non-negative motion energy per token
-            (:func:`~mgm_hf.evaluation.token_motion_energy`).
+            (:func:`~mgm_hf.mask_metrics.token_motion_energy`).
 
     Returns:
         (B,) float in [0, 1]; NaN for a clip without motion (no energy to share).

@@ -1,4 +1,4 @@
-"""Fidelity metrics for masking strategies: where the mask falls and how much it leaks.
+"""Mask metrics (fidelity of masking strategies): where the mask falls and how much it leaks.
 
 * :func:`token_motion_energy`, :func:`visible_motion_share`, :func:`visible_token_share`: the share of
   motion the encoder still sees (chance level ``1 - ρ``);
