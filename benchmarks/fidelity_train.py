@@ -21,8 +21,14 @@ import torch.nn.functional as F
 from fidelity_data import ClipSet, motion_tensor, pixel_values
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
 from mgm_hf.masking import MaskingStrategy
-from mgm_hf.training.finetuning import classifier_from_pretrained
-from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
+from mgm_hf.models.transfer import classifier_from_pretrained
+from mgm_hf.training.recipe.optim import (
+    build_adamw,
+    cosine_schedule,
+    default_base_lr,
+    param_groups,
+    scaled_lr,
+)
 
 MotionSource = str  # "none", "vectors" (H.264) or "exact" (the rendered motion: a perfect optical flow)
 

@@ -51,7 +51,7 @@ def run_preset(args: argparse.Namespace, preset: str) -> dict:
     from mgm_hf.data.builtin_motion import builtin_motion_dataset
     from mgm_hf.masking import build_masking_strategy
     from mgm_hf.training.data import seeded_loader, video_dataset
-    from mgm_hf.training.optim import build_adamw, param_groups
+    from mgm_hf.training.recipe.optim import build_adamw, param_groups
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -17,9 +17,9 @@ from pathlib import Path
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
 from mgm_hf.hub import save_image_processor
 from mgm_hf.masking import available_masking_strategies
-from mgm_hf.training.conversion import convert_checkpoint, infer_config_kwargs, load_official_state_dict
-from mgm_hf.training.output_dir import check_output_dir, prepare_output_dir
-from mgm_hf.training.summary import command, outputs_report, sibling_folder
+from mgm_hf.models.conversion import convert_checkpoint, infer_config_kwargs, load_official_state_dict
+from mgm_hf.training.runtime.output_dir import check_output_dir, prepare_output_dir
+from mgm_hf.training.runtime.summary import command, outputs_report, sibling_folder
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

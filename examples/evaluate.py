@@ -8,7 +8,7 @@ with TSN segment views, ``k400`` = 5 × 3 with evenly spaced dense clips; ``sing
 or set ``--num_temporal_views``/``--num_spatial_crops``). Softmax scores are averaged over the views.
 Videos are sharded over the processes and gathered with ``gather_for_metrics``. Top-1 also goes
 through the ``evaluate`` library's ``accuracy`` when its script is cached (it cannot be fetched
-offline and has no top-k), so top-1/top-5 are computed by ``mgm_hf.training.metrics``.
+offline and has no top-k), so top-1/top-5 are computed by ``mgm_hf.training.classifier_eval``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from accelerate.logging import get_logger
 from transformers import PretrainedConfig, VideoMAEForVideoClassification
 
-from mgm_hf.training.args import add_data_args, add_run_args, builtin_spec_from_args
+from mgm_hf.training.classifier_eval import VIEW_PRESETS, evaluate_classifier
 from mgm_hf.training.data import (
     class_names,
     eval_view_loader,
@@ -29,11 +29,11 @@ from mgm_hf.training.data import (
     resolve_dataset,
     video_dataset,
 )
-from mgm_hf.training.evaluation import VIEW_PRESETS, evaluate_classifier
-from mgm_hf.training.model_source import explain_missing_model
-from mgm_hf.training.output_dir import prepare_output_dir
-from mgm_hf.training.runtime import build_accelerator
-from mgm_hf.training.summary import command, data_arguments, outputs_report
+from mgm_hf.training.runtime.accelerator import build_accelerator
+from mgm_hf.training.runtime.args import add_data_args, add_run_args, builtin_spec_from_args
+from mgm_hf.training.runtime.model_source import explain_missing_model
+from mgm_hf.training.runtime.output_dir import prepare_output_dir
+from mgm_hf.training.runtime.summary import command, data_arguments, outputs_report
 
 logger = get_logger(__name__)
 

@@ -10,7 +10,7 @@ Recipe (MGM appendix A, Table 6 / VideoMAE): ``transformers.VideoMAEForVideoClas
 pooling + fc_norm + linear head), AdamW β = (0.9, 0.999), weight decay 0.05, layer-wise lr decay
 0.75, lr = base_lr × batch / 256, warmup + cosine, drop path 0.1, label smoothing 0.1, mixup 0.8 /
 cutmix 1.0, repeated augmentation 2. Transformers' VideoMAE has no drop path: we add it with forward
-hooks (``mgm_hf.training.drop_path``), so the saved weights stay plain transformers VideoMAE.
+hooks (``mgm_hf.training.recipe.drop_path``), so the saved weights stay plain transformers VideoMAE.
 
 Defaults that the papers set per dataset follow ``PAPER_RECIPE`` (SSv2-like) or, on the built-in
 dataset, ``BUILTIN_RECIPE`` (no flips, as its labels are directions, milder crops, no mixup/cutmix,
@@ -31,14 +31,8 @@ from tqdm.auto import tqdm
 
 from mgm_hf.data import VideoCollator, VideoTransform, finetune_transform
 from mgm_hf.hub import save_image_processor
-from mgm_hf.training.args import (
-    add_checkpoint_args,
-    add_data_args,
-    add_optim_args,
-    add_run_args,
-    builtin_spec_from_args,
-)
-from mgm_hf.training.checkpointing import save_checkpoint
+from mgm_hf.models.transfer import classifier_from_pretrained
+from mgm_hf.training.classifier_eval import evaluate_classifier
 from mgm_hf.training.data import (
     class_names,
     eval_view_loader,
@@ -47,17 +41,29 @@ from mgm_hf.training.data import (
     seeded_loader,
     video_dataset,
 )
-from mgm_hf.training.drop_path import add_drop_path
-from mgm_hf.training.evaluation import evaluate_classifier
-from mgm_hf.training.finetuning import classifier_from_pretrained
-from mgm_hf.training.mixup import VideoMixup, soft_cross_entropy
-from mgm_hf.training.model_source import explain_missing_model
-from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
-from mgm_hf.training.output_dir import prepare_output_dir
-from mgm_hf.training.resume import find_checkpoint, resume_run, run_settings
-from mgm_hf.training.runtime import append_train_log, build_accelerator, save_final_model
-from mgm_hf.training.summary import command, data_arguments, outputs_report, sibling_folder
-from mgm_hf.training.trackers import start_trackers
+from mgm_hf.training.recipe.drop_path import add_drop_path
+from mgm_hf.training.recipe.mixup import VideoMixup, soft_cross_entropy
+from mgm_hf.training.recipe.optim import (
+    build_adamw,
+    cosine_schedule,
+    default_base_lr,
+    param_groups,
+    scaled_lr,
+)
+from mgm_hf.training.runtime.accelerator import append_train_log, build_accelerator, save_final_model
+from mgm_hf.training.runtime.args import (
+    add_checkpoint_args,
+    add_data_args,
+    add_optim_args,
+    add_run_args,
+    builtin_spec_from_args,
+)
+from mgm_hf.training.runtime.checkpointing import save_checkpoint
+from mgm_hf.training.runtime.model_source import explain_missing_model
+from mgm_hf.training.runtime.output_dir import prepare_output_dir
+from mgm_hf.training.runtime.resume import find_checkpoint, resume_run, run_settings
+from mgm_hf.training.runtime.summary import command, data_arguments, outputs_report, sibling_folder
+from mgm_hf.training.runtime.trackers import start_trackers
 
 logger = get_logger(__name__)
 # MGM Table 6 / VideoMAE (SSv2, K400): 5 warmup epochs, 30 (SSv2) – 75 (K400) epochs, mixup 0.8, cutmix 1.0.

@@ -22,7 +22,7 @@ from accelerate.logging import get_logger
 from accelerate.utils import set_seed
 
 from mgm_hf import MGMVideoMAE
-from mgm_hf.training.args import add_data_args, add_run_args, builtin_spec_from_args
+from mgm_hf.training.classifier_eval import topk_accuracy
 from mgm_hf.training.data import (
     class_names,
     eval_view_loader,
@@ -30,11 +30,11 @@ from mgm_hf.training.data import (
     resolve_dataset,
     video_dataset,
 )
-from mgm_hf.training.metrics import topk_accuracy
-from mgm_hf.training.model_source import explain_missing_model
-from mgm_hf.training.output_dir import prepare_output_dir
-from mgm_hf.training.runtime import build_accelerator
-from mgm_hf.training.summary import command, data_arguments, outputs_report, sibling_folder
+from mgm_hf.training.runtime.accelerator import build_accelerator
+from mgm_hf.training.runtime.args import add_data_args, add_run_args, builtin_spec_from_args
+from mgm_hf.training.runtime.model_source import explain_missing_model
+from mgm_hf.training.runtime.output_dir import prepare_output_dir
+from mgm_hf.training.runtime.summary import command, data_arguments, outputs_report, sibling_folder
 
 logger = get_logger(__name__)
 

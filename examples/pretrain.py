@@ -33,7 +33,22 @@ from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
 from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform
 from mgm_hf.hub import push_run_to_hub, save_run_files
 from mgm_hf.masking import available_masking_strategies, build_masking_strategy
-from mgm_hf.training.args import (
+from mgm_hf.training.data import resolve_dataset, seeded_loader, video_dataset
+from mgm_hf.training.recipe.optim import (
+    build_adamw,
+    cosine_schedule,
+    default_base_lr,
+    param_groups,
+    scaled_lr,
+)
+from mgm_hf.training.runtime.accelerator import (
+    append_rank_log,
+    append_train_log,
+    build_accelerator,
+    parameter_checksum,
+    save_final_model,
+)
+from mgm_hf.training.runtime.args import (
     add_checkpoint_args,
     add_data_args,
     add_hub_args,
@@ -42,22 +57,13 @@ from mgm_hf.training.args import (
     builtin_spec_from_args,
     json_dict,
 )
-from mgm_hf.training.checkpointing import save_checkpoint
-from mgm_hf.training.data import resolve_dataset, seeded_loader, video_dataset
-from mgm_hf.training.model_source import explain_missing_model
-from mgm_hf.training.optim import build_adamw, cosine_schedule, default_base_lr, param_groups, scaled_lr
-from mgm_hf.training.output_dir import prepare_output_dir
-from mgm_hf.training.pictures import PictureLogger
-from mgm_hf.training.resume import find_checkpoint, resume_run, run_settings
-from mgm_hf.training.runtime import (
-    append_rank_log,
-    append_train_log,
-    build_accelerator,
-    parameter_checksum,
-    save_final_model,
-)
-from mgm_hf.training.summary import command, data_arguments, outputs_report, sibling_folder
-from mgm_hf.training.trackers import start_trackers
+from mgm_hf.training.runtime.checkpointing import save_checkpoint
+from mgm_hf.training.runtime.model_source import explain_missing_model
+from mgm_hf.training.runtime.output_dir import prepare_output_dir
+from mgm_hf.training.runtime.pictures import PictureLogger
+from mgm_hf.training.runtime.resume import find_checkpoint, resume_run, run_settings
+from mgm_hf.training.runtime.summary import command, data_arguments, outputs_report, sibling_folder
+from mgm_hf.training.runtime.trackers import start_trackers
 
 logger = get_logger(__name__)
 

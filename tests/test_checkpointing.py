@@ -14,7 +14,7 @@ import pytest
 import torch
 from accelerate import Accelerator
 
-from mgm_hf.training.checkpointing import (
+from mgm_hf.training.runtime.checkpointing import (
     list_checkpoints,
     load_checkpoint,
     resolve_checkpoint,
@@ -120,7 +120,7 @@ import json, os, sys
 from pathlib import Path
 import torch
 from accelerate import Accelerator
-from mgm_hf.training.checkpointing import CheckpointSaveError, list_checkpoints, load_checkpoint, save_checkpoint
+from mgm_hf.training.runtime.checkpointing import CheckpointSaveError, list_checkpoints, load_checkpoint, save_checkpoint
 
 disk = Path(sys.argv[1])
 accelerator = Accelerator(cpu=True)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.training.conversion import ConversionError, convert_checkpoint, infer_config_kwargs
+from mgm_hf.models.conversion import ConversionError, convert_checkpoint, infer_config_kwargs
 
 ROOT = Path(__file__).resolve().parents[1]
 D, DEPTH, DD, DDEPTH, MLP, DMLP, P, TUB, T, S = 32, 2, 16, 1, 64, 32, 8, 2, 4, 16

@@ -89,7 +89,7 @@ def pretrained(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
 def flaky_dataset(pretrained: Run, env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built-in dataset as a ``videofolder`` plus 2 train and 1 validation files that are not videos."""
     from mgm_hf.data.builtin_motion import builtin_motion_dataset
-    from mgm_hf.training.args import add_data_args, builtin_spec_from_args
+    from mgm_hf.training.runtime.args import add_data_args, builtin_spec_from_args
 
     parser = argparse.ArgumentParser()
     add_data_args(parser)
@@ -214,7 +214,7 @@ def overwritten(pretrained: Run, env: dict[str, str], tmp_path_factory: pytest.T
 def test_second_run_into_a_finished_run_is_refused_unless_overwritten(
     pretrained: Run, overwritten: Run, tmp_path: Path, in_process: None
 ) -> None:
-    from mgm_hf.training.output_dir import OutputDirInUseError
+    from mgm_hf.training.runtime.output_dir import OutputDirInUseError
 
     folder = tmp_path / "finished"
     shutil.copytree(pretrained.path, folder)
@@ -236,7 +236,7 @@ def test_second_run_into_a_finished_run_is_refused_unless_overwritten(
 def test_resume_with_other_settings_is_refused_and_lists_them(
     pretrained: Run, tmp_path: Path, in_process: None
 ) -> None:
-    from mgm_hf.training.resume import ResumeMismatchError
+    from mgm_hf.training.runtime.resume import ResumeMismatchError
 
     folder = tmp_path / "resume_other"
     folder.mkdir()
@@ -265,7 +265,7 @@ def test_a_run_says_what_it_tracks(overwritten: Run, tmp_path: Path, in_process:
     assert sorted(step for tag, step in events if tag == "train/loss") == [1, 2]
     assert ("pretrain/reconstruction", 2) in events  # the picture reached TensorBoard
 
-    from mgm_hf.training.trackers import TrackerUnavailableError
+    from mgm_hf.training.runtime.trackers import TrackerUnavailableError
 
     if importlib.util.find_spec("trackio") is None:  # asked for, not installed: an error, not silence
         with pytest.raises(TrackerUnavailableError, match="pip install trackio"):

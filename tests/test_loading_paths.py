@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForVideoClassification, VideoMAEForVideoClassification
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.training.finetuning import classifier_from_pretrained
+from mgm_hf.models.transfer import classifier_from_pretrained
 
 TINY = dict(
     image_size=32, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=2,

@@ -7,10 +7,10 @@ import torch
 from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.training.drop_path import add_drop_path
-from mgm_hf.training.metrics import topk_accuracy
-from mgm_hf.training.mixup import VideoMixup
-from mgm_hf.training.optim import build_adamw, param_groups, scaled_lr
+from mgm_hf.training.classifier_eval import topk_accuracy
+from mgm_hf.training.recipe.drop_path import add_drop_path
+from mgm_hf.training.recipe.mixup import VideoMixup
+from mgm_hf.training.recipe.optim import build_adamw, param_groups, scaled_lr
 from mgm_hf.training.sampling import EpochSampler, SeededDataset
 
 TINY = dict(image_size=32, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=3,
@@ -132,21 +132,9 @@ def test_run_card_template_is_package_data() -> None:
 def test_pictures_unavailable_is_logged_not_silent(tmp_path, caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import sys
 
-    from mgm_hf.training.pictures import PictureLogger
+    from mgm_hf.training.runtime.pictures import PictureLogger
 
     monkeypatch.setitem(sys.modules, "mgm_hf.visualization", None)  # import fails
     monkeypatch.delattr("mgm_hf.visualization", raising=False)
     pictures = PictureLogger(str(tmp_path), every=1)
     assert not pictures.available and "pictures are unavailable" in caplog.text
-
-
-def test_evaluate_library_is_found_despite_examples_evaluate_py(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import sys
-
-    from mgm_hf.training.metrics import import_evaluate_library
-
-    (tmp_path / "evaluate.py").write_text("SHADOW = True\n")  # what examples/evaluate.py does to sys.path[0]
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "evaluate", raising=False)
-    module = import_evaluate_library()
-    assert hasattr(module, "load") and not hasattr(module, "SHADOW")

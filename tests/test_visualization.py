@@ -127,7 +127,7 @@ def test_reconstruct_denormalises_with_the_true_patch_statistics() -> None:
 def test_training_figure_and_the_pretraining_hook(tiny_checkpoint: Path, tmp_path: Path) -> None:
     from accelerate import Accelerator
 
-    from mgm_hf.training.pictures import PictureLogger
+    from mgm_hf.training.runtime.pictures import PictureLogger
 
     model = MGMVideoMAE.from_pretrained(tiny_checkpoint)
     pixel_values = torch.randn(2, 8, 3, 64, 64, generator=torch.Generator().manual_seed(0))

@@ -1,4 +1,8 @@
-"""The papers' fine-tuning classifier from a pretrained ``MGMVideoMAE`` checkpoint."""
+"""From a pretraining checkpoint to the papers' fine-tuning classifier (the pretrained→classifier transfer).
+
+Not part of the remote code that checkpoints ship with (``configuration_mgm_videomae.py`` and
+``modeling_mgm_videomae.py`` import nothing from here).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from transformers import VideoMAEForVideoClassification
 
-from mgm_hf.models import MGMVideoMAEForVideoClassification
+from .modeling_mgm_videomae import MGMVideoMAEForVideoClassification
 
 
 def classifier_from_pretrained(name_or_path: str, id2label: dict[int, str], **overrides: Any) -> VideoMAEForVideoClassification:

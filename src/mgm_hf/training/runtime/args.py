@@ -55,7 +55,7 @@ def add_optim_args(parser: argparse.ArgumentParser, base_lr: float | None, betas
     group = parser.add_argument_group("optimisation (the papers' AdamW recipe)")
     group.add_argument("--base_learning_rate", type=float, default=base_lr,
                        help="lr = base_learning_rate × total batch size / 256 (default: the papers' "
-                            "value; 3.2e-2 for models of width <= 128, e.g. tiny: see training.optim.default_base_lr)")
+                            "value; 3.2e-2 for models of width <= 128, e.g. tiny: see mgm_hf.training.recipe.optim.default_base_lr)")
     group.add_argument("--learning_rate", type=float, default=None, help="absolute lr (overrides the scaling rule)")
     group.add_argument("--min_lr_ratio", type=float, default=0.01, help="cosine floor as a fraction of the peak lr")
     group.add_argument("--adam_beta1", type=float, default=betas[0])

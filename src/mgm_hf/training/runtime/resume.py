@@ -43,7 +43,7 @@ class ResumeMismatchError(ValueError):
 def find_checkpoint(resume_from: str | None, output_dir: str | Path) -> Path | None:
     """The checkpoint to resume from, or None (start fresh). ``latest`` without a complete
     checkpoint in ``output_dir`` logs a WARNING; a named folder that is not a complete checkpoint
-    raises (see :func:`~mgm_hf.training.checkpointing.resolve_checkpoint`)."""
+    raises (see :func:`~mgm_hf.training.runtime.checkpointing.resolve_checkpoint`)."""
     if not resume_from:
         return None
     path = resolve_checkpoint(resume_from, output_dir)

@@ -1,4 +1,9 @@
-"""Classification evaluation over (multi-view) batches, sharded across processes."""
+"""Evaluation of a video classifier: top-k accuracy over (multi-view) batches, sharded across processes.
+
+Top-1/top-5 are computed here from the scores. (The ``evaluate`` library's ``accuracy`` is a script
+that ``evaluate.load`` fetches from the Hub, so it fails offline unless already cached, and it has
+no top-k; mgm_hf does not use it.)
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,20 @@ from collections.abc import Callable, Iterable
 import torch
 from accelerate import Accelerator
 
-from .metrics import evaluate_top1, topk_accuracy
-
 # Temporal views × spatial crops of the papers' test protocols.
 VIEW_PRESETS: dict[str, tuple[int, int]] = {"ssv2": (2, 3), "k400": (5, 3), "single": (1, 1)}
+
+
+def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> dict[str, float]:
+    """``scores (N, K)`` and ``labels (N,)`` -> ``{"top1": ..., "top5": ...}`` in [0, 1]; a k larger
+    than the number of classes K is clipped to K."""
+    if scores.shape[0] != labels.shape[0] or scores.shape[0] == 0:
+        raise ValueError(f"Need one score row per label, got {tuple(scores.shape)} and {tuple(labels.shape)}.")
+    out = {}
+    for k in ks:
+        top = scores.topk(min(k, scores.shape[1]), dim=1).indices
+        out[f"top{k}"] = (top == labels[:, None]).any(dim=1).float().mean().item()
+    return out
 
 
 @torch.no_grad()
@@ -43,10 +58,7 @@ def evaluate_classifier(
     all_scores, all_labels = torch.cat(scores), torch.cat(labels)
     results = topk_accuracy(all_scores, all_labels)
     results["num_videos"] = float(all_labels.shape[0])
-    top1 = evaluate_top1(all_scores.argmax(-1), all_labels) if accelerator.is_main_process else None
-    if top1 is not None:
-        results["top1_evaluate"] = top1
     return results
 
 
-__all__ = ["VIEW_PRESETS", "evaluate_classifier", "predict_views"]
+__all__ = ["VIEW_PRESETS", "evaluate_classifier", "predict_views", "topk_accuracy"]

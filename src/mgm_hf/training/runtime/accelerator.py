@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 def build_accelerator(args: argparse.Namespace) -> Accelerator:
     """An ``Accelerator`` for ``args`` (``cpu``, ``mixed_precision``, ``gradient_accumulation_steps``,
     ``report_to``, ``output_dir``). A ``report_to`` tracker that is not installed raises (see
-    :mod:`mgm_hf.training.trackers`).
+    :mod:`mgm_hf.training.runtime.trackers`).
 
     Without CUDA it passes ``cpu=True``: only then does ``accelerate launch --multi_gpu
     --num_processes 2`` on a CPU machine make one gloo process group; otherwise
