@@ -10,7 +10,10 @@ that verify. The input folder is never written to.
 Example::
 
     mgm-hf prepare /data/ssv2 /data/ssv2_h264 --workers 8            # GOP 2 s, B-frames on
-    mgm-hf prepare /data/ssv2 /data/ssv2_exact --exact-motion         # 1 reference, no B-frames
+    mgm-hf prepare /data/ssv2 /data/ssv2_exact --exact_motion         # 1 reference, no B-frames
+
+Options are snake_case like the example scripts'; the kebab-case spellings (``--exact-motion``)
+are deprecated aliases that still work and log a warning.
 """
 
 from __future__ import annotations
@@ -40,18 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output_dir", type=Path, help="where the H.264 mirror goes (must differ from input_dir)")
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)),
                         help="parallel processes (default: all CPU cores)")
-    parser.add_argument("--exact-motion", action="store_true",
+    parser.add_argument("--exact_motion", action="store_true",
                         help="one reference frame and no B-frames: vectors are exact per-frame motion")
-    parser.add_argument("--gop-seconds", type=float, default=2.0, help="keyframe interval in seconds (default 2)")
-    parser.add_argument("--bframes", type=int, default=2, help="B-frames (default 2; 0 with --exact-motion)")
+    parser.add_argument("--gop_seconds", type=float, default=2.0, help="keyframe interval in seconds (default 2)")
+    parser.add_argument("--bframes", type=int, default=2, help="B-frames (default 2; 0 with --exact_motion)")
     parser.add_argument("--crf", type=int, default=23, help="x264 quality, lower is better (default 23)")
     parser.add_argument("--preset", default="veryfast", help="x264 preset (default veryfast)")
-    parser.add_argument("--short-side", type=int, default=None, help="resize the shorter side to this many pixels")
-    parser.add_argument("--frame-tolerance", type=int, default=2,
+    parser.add_argument("--short_side", type=int, default=None, help="resize the shorter side to this many pixels")
+    parser.add_argument("--frame_tolerance", type=int, default=2,
                         help="allowed frame-count difference, at least 1%% of the frames (default 2)")
     parser.add_argument("--extensions", default=",".join(sorted(VIDEO_EXTENSIONS)),
                         help="comma-separated video extensions to transcode")
-    parser.add_argument("--no-copy-other", dest="copy_other", action="store_false",
+    parser.add_argument("--no_copy_other", dest="copy_other", action="store_false",
                         help="do not copy non-video files (annotations) into output_dir")
     parser.add_argument("--force", action="store_true", help="re-encode even outputs that verify")
 

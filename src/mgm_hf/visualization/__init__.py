@@ -8,20 +8,24 @@ script calls for its periodic pictures.
 from __future__ import annotations
 
 from .api import Visualization, training_figure, visualize
-from .flow_colors import draw_arrows, flow_to_color
-from .panels import Panel, clip_panels, compose_frames, compose_grid
-from .reconstruction import reconstruct, unnormalize
+from .flow_colors import color_wheel, draw_arrows, flow_to_color
+from .layout import MAX_WIDTH, compose_frames, compose_grid
+from .panels import Panel, clip_panels
+from .reconstruction import reconstruct, reconstruction_name, unnormalize
 from .writers import write_gif, write_mp4, write_png
 
 __all__ = [
+    "MAX_WIDTH",
     "Panel",
     "Visualization",
     "clip_panels",
+    "color_wheel",
     "compose_frames",
     "compose_grid",
     "draw_arrows",
     "flow_to_color",
     "reconstruct",
+    "reconstruction_name",
     "training_figure",
     "unnormalize",
     "visualize",

@@ -3,6 +3,7 @@ the reconstruction; ``training_figure``: the same picture from a pretraining bat
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,25 +13,61 @@ import torch
 
 from mgm_hf.masking import MaskGeometry, build_masking_strategy
 
-from .panels import Panel, clip_panels, compose_frames, compose_grid, default_scale
-from .reconstruction import reconstruct, to_uint8_frames, unnormalize
+from .layout import compose_frames, compose_grid, default_scale
+from .panels import Panel, clip_panels
+from .reconstruction import reconstruct, reconstruction_name, to_uint8_frames, unnormalize
 from .sources import resolve_video
 from .writers import FORMATS, write_gif, write_mp4, write_png
+
+logger = logging.getLogger(__name__)
 
 # Geometry without a model: the papers' ViT input for files, the tiny preset for the built-in dataset.
 FILE_GEOMETRY = {"num_frames": 16, "image_size": 224, "patch_size": 16, "tubelet_size": 2}
 BUILTIN_GEOMETRY = {"num_frames": 8, "image_size": 64, "patch_size": 8, "tubelet_size": 2}
+STILL_FRAMES = 8  # a PNG of more frames than this gets a hint that a GIF/MP4 shows them better
+
+
+def mask_title(masking: dict[str, Any], mask: torch.Tensor, motion: str | None = None,
+               clip: str | None = None) -> str:
+    """The picture's title: strategy, mask ratio (set and drawn), its other settings, the motion
+    source and the clip.
+
+    Args:
+        masking: the strategy's settings (``name``, ``mask_ratio``, options).
+        mask: (L,) bool, True = masked.
+        motion: where the motion rows come from, None to leave it out.
+        clip: what was sampled, None to leave it out.
+    """
+    options = ", ".join(f"{k}={v}" for k, v in masking.items() if k not in ("name", "mask_ratio"))
+    parts = [f"{masking['name']} masking, ratio {masking['mask_ratio']:g} "
+             f"({int(mask.sum())}/{mask.numel()} tokens masked)" + (f"; {options}" if options else "")]
+    if motion is not None:
+        parts.append(f"motion: {motion}")
+    if clip is not None:
+        parts.append(clip)
+    return " · ".join(parts)
+
+
+def describe_motion(motion_source: str, strategy_estimates: bool) -> str:
+    """``Clip.motion_source`` in words (``"optical_flow:dis"`` -> ``"optical flow (dis)"``)."""
+    if motion_source == "motion_vectors":
+        return "codec motion vectors"
+    if motion_source.startswith("optical_flow"):
+        method = motion_source.partition(":")[2]
+        return f"optical flow ({method})" if method else "optical flow"
+    return "none read (the strategy estimates its own from the pixels)" if strategy_estimates else "none"
 
 
 @dataclass
 class Visualization:
-    """What :func:`visualize` drew: the rows, the mask (L,) and where it was written."""
+    """What :func:`visualize` drew: the rows, the mask (L,), the title and where it was written."""
 
     panels: list[Panel]
     mask: torch.Tensor
     geometry: MaskGeometry
     path: Path
     video: str
+    title: str
 
 
 def training_figure(pixel_values: torch.Tensor, bool_masked_pos: torch.Tensor, logits: torch.Tensor,
@@ -45,15 +82,19 @@ def training_figure(pixel_values: torch.Tensor, bool_masked_pos: torch.Tensor, l
         config: the model config (geometry and ``norm_pix_loss``).
 
     Returns:
-        uint8 (4 * H * s, LABEL_WIDTH + T * W * s, 3) with rows frames, mask, encoder input,
-        reconstruction (s = :func:`default_scale`).
+        uint8 (H', W', 3) from :func:`~.layout.compose_grid`: a title (the config's masking), rows
+        frames, mask, encoder input, reconstruction, upscaled by :func:`default_scale`, at most
+        :data:`~.layout.MAX_WIDTH` wide.
     """
     geometry = MaskGeometry.from_config(config)
     frames = unnormalize(pixel_values[0].detach().float().cpu()).clamp(0, 1)
     mask = bool_masked_pos[0].detach().cpu().bool()
-    recon = reconstruct(frames, mask, logits[0].detach().cpu(), geometry, bool(getattr(config, "norm_pix_loss", True)))
-    panels = clip_panels(to_uint8_frames(frames), mask, geometry, reconstruction=to_uint8_frames(recon))
-    return compose_grid(panels, default_scale(frames.shape[-2]))
+    norm_pix_loss = bool(getattr(config, "norm_pix_loss", True))
+    recon = reconstruct(frames, mask, logits[0].detach().cpu(), geometry, norm_pix_loss)
+    panels = clip_panels(to_uint8_frames(frames), mask, geometry, reconstruction=to_uint8_frames(recon),
+                         reconstruction_name=reconstruction_name(norm_pix_loss))
+    title = mask_title(dict(config.masking), mask, clip="pretraining batch, first clip")
+    return compose_grid(panels, default_scale(frames.shape[-2]), title=title)
 
 
 def visualize(
@@ -86,7 +127,8 @@ def visualize(
     Args:
         video: a video file or ``"builtin:<i>"``; None with ``builtin``/``dataset`` (see
             :func:`~mgm_hf.visualization.sources.resolve_video`).
-        out: ``.png`` (rows × frames grid), ``.gif`` or ``.mp4`` (one picture per frame).
+        out: ``.png`` (rows × frames grid, wrapped into bands to stay at most 1600 px wide), ``.gif``
+            or ``.mp4`` (one picture per frame: the better choice for clips of more than 8 frames).
         strategy: masking strategy name (default: the model's, else ``"mgm"``).
         model: an ``MGMVideoMAE`` checkpoint (folder or Hub id): adds the reconstruction row and fixes
             the geometry (frames, size, patch, tubelet).
@@ -107,7 +149,8 @@ def visualize(
 
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
-        raise ValueError(f"--out must end with one of {FORMATS}, got {out.name!r}.")
+        raise ValueError(f"--out must end with one of {FORMATS} (.png: a still grid; .gif/.mp4: the clip over time, "
+                         f"the better choice for more than {STILL_FRAMES} frames), got {out.name!r}.")
     path, is_builtin = resolve_video(video, builtin=builtin, dataset=dataset, root=root, split=split, index=index)
 
     net, masking = None, {"name": "mgm", "mask_ratio": 0.9}
@@ -145,21 +188,30 @@ def visualize(
 
     frames = unnormalize(pixel_values).clamp(0, 1)
     reconstruction = None
+    name = "reconstruction"
     if net is not None:
         with torch.no_grad():
             logits = net(pixel_values=pixel_values[None], bool_masked_pos=mask[None]).logits[0]
         reconstruction = to_uint8_frames(reconstruct(frames, mask, logits, geometry, net.config.norm_pix_loss))
+        name = reconstruction_name(net.config.norm_pix_loss)
     panels = clip_panels(to_uint8_frames(frames), mask, geometry,
                          motion=None if flow_t is None else flow_t.numpy(), reconstruction=reconstruction,
-                         arrows=arrows)
+                         arrows=arrows, reconstruction_name=name)
+    motion_words = describe_motion(clip.motion_source, flow_t is None and built.requires_motion)
+    title = mask_title(masking, mask, motion_words,
+                       f"{Path(path).name}: {geometry.num_frames} frames of {side}x{side} px, frame stride {stride}")
     scale = scale or default_scale(side)
     if out.suffix.lower() == ".png":
-        write_png(compose_grid(panels, scale), out)
+        if geometry.num_frames > STILL_FRAMES:
+            logger.info("%d frames do not read well in a still picture (they wrap into rows); %s shows the mask "
+                        "over time.", geometry.num_frames, out.with_suffix(".gif"))
+        write_png(compose_grid(panels, scale, title=title), out)
     elif out.suffix.lower() == ".gif":
-        write_gif(compose_frames(panels, scale), out, fps)
+        write_gif(compose_frames(panels, scale, title=title), out, fps)
     else:
-        write_mp4(compose_frames(panels, scale), out, fps)
-    return Visualization(panels=panels, mask=mask, geometry=geometry, path=out, video=path)
+        write_mp4(compose_frames(panels, scale, title=title), out, fps)
+    return Visualization(panels=panels, mask=mask, geometry=geometry, path=out, video=path, title=title)
 
 
-__all__ = ["BUILTIN_GEOMETRY", "FILE_GEOMETRY", "Visualization", "training_figure", "visualize"]
+__all__ = ["BUILTIN_GEOMETRY", "FILE_GEOMETRY", "STILL_FRAMES", "Visualization", "describe_motion", "mask_title",
+           "training_figure", "visualize"]

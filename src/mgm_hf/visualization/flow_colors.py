@@ -1,4 +1,4 @@
-"""Drawing motion: Middlebury-style colour coding and vector-field arrows.
+"""Drawing motion: Middlebury-style colour coding, its colour-wheel legend and vector-field arrows.
 
 Colour coding (Baker et al., the Middlebury flow benchmark, HSV variant): hue = direction,
 saturation = speed relative to ``max_magnitude``, value = 1, so still pixels are white. Directions:
@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image
+
+from .text import LABEL_FONT_SIZE, draw_lines, line_height, wrap
+
+LEGEND_WHEEL = 48  # pixels across the colour wheel of the legend
 
 
 def flow_to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
@@ -31,6 +36,38 @@ def flow_to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.nd
     hsv[..., 2] = 255
     flat = hsv.reshape(-1, 1, 3)
     return cv2.cvtColor(flat, cv2.COLOR_HSV2RGB).reshape(hsv.shape)
+
+
+def color_wheel(size: int = LEGEND_WHEEL) -> np.ndarray:
+    """The key to :func:`flow_to_color`: a disc whose pixel at offset (dx, dy) from the centre has the
+    colour of motion (dx, dy), fully saturated at the rim; white outside the disc.
+
+    Returns:
+        uint8 (size, size, 3).
+    """
+    radius = (size - 1) / 2
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) - radius
+    wheel = flow_to_color(np.stack([x, y], axis=-1), max_magnitude=radius)
+    wheel[np.hypot(x, y) > radius + 0.5] = 255
+    return wheel
+
+
+def motion_legend(full_speed: float, width: int) -> np.ndarray:
+    """The colour wheel (white centre = still) with a caption: hue = direction, and the speed drawn
+    fully saturated.
+
+    Args:
+        full_speed: pixels of motion that :func:`flow_to_color` drew fully saturated.
+        width: pixels available across.
+
+    Returns:
+        uint8 (h, width, 3), white background.
+    """
+    lines = wrap(f"hue = direction\nfull = {full_speed:.1f} px", width - 4, LABEL_FONT_SIZE)
+    image = Image.new("RGB", (width, LEGEND_WHEEL + 2 + len(lines) * line_height(LABEL_FONT_SIZE)), (255, 255, 255))
+    image.paste(Image.fromarray(color_wheel()), ((width - LEGEND_WHEEL) // 2, 0))
+    draw_lines(image, lines, LABEL_FONT_SIZE, x=2, y=LEGEND_WHEEL + 2)
+    return np.asarray(image)
 
 
 def draw_arrows(image: np.ndarray, flow: np.ndarray, scale: float = 1.0, min_magnitude: float = 0.25,
@@ -58,4 +95,4 @@ def draw_arrows(image: np.ndarray, flow: np.ndarray, scale: float = 1.0, min_mag
     return out
 
 
-__all__ = ["draw_arrows", "flow_to_color"]
+__all__ = ["color_wheel", "draw_arrows", "flow_to_color", "motion_legend"]

@@ -1,24 +1,21 @@
 """Rows of a visualisation: the frames, their motion, the mask, the masked input, the reconstruction.
 
-A :class:`Panel` is one named row, uint8 ``(T, H, W, 3)``. :func:`clip_panels` builds the rows of a
-clip; :func:`compose_grid` lays them out as one picture (rows × frames, names in a left column) and
-:func:`compose_frames` as a video (one picture per frame, rows stacked).
+A :class:`Panel` is one named row, uint8 ``(T, H, W, 3)``, with an optional legend drawn under its
+name. :func:`clip_panels` builds the rows of a clip; :mod:`.layout` lays them out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from mgm_hf.mask_metrics.tokens import token_mask_to_pixels
 from mgm_hf.masking import MaskGeometry
 
-from .flow_colors import draw_arrows, flow_to_color
+from .flow_colors import draw_arrows, flow_to_color, motion_legend
 
 LABEL_WIDTH = 112  # pixels of the name column
 MASK_COLOR = np.array([230, 40, 40], np.float32)  # masked tokens in the mask row
@@ -27,10 +24,12 @@ HIDDEN_GREY = 128  # masked tokens in the encoder-input row
 
 @dataclass
 class Panel:
-    """One row: ``name`` and uint8 ``frames`` (T, H, W, 3)."""
+    """One row: ``name``, uint8 ``frames`` (T, H, W, 3) and an optional uint8 ``legend`` (h, w, 3)
+    shown under the name."""
 
     name: str
     frames: np.ndarray
+    legend: np.ndarray | None = None
 
 
 def pixel_mask(mask: torch.Tensor | np.ndarray, geometry: MaskGeometry) -> np.ndarray:
@@ -54,18 +53,19 @@ def masked_input_panel(frames: np.ndarray, hidden: np.ndarray) -> Panel:
 
 
 def motion_panels(frames: np.ndarray, motion: np.ndarray, arrows: bool = True) -> list[Panel]:
-    """Colour-coded motion (one colour scale for the clip), and optionally arrows over the frames.
+    """Colour-coded motion (one colour scale for the clip, with its colour-wheel legend), and
+    optionally arrows over the frames.
 
     Args:
         frames: uint8 (T, H, W, 3).
         motion: float (T, h, w, 2) in pixels, any grid.
     """
     t, height, width = frames.shape[:3]
-    colours = flow_to_color(motion)  # (T, h, w, 3), one max over the clip
+    speed = float(np.hypot(motion[..., 0], motion[..., 1]).max())
+    colours = flow_to_color(motion, max_magnitude=speed)  # (T, h, w, 3), one max over the clip
     colours = np.stack([cv2.resize(c, (width, height), interpolation=cv2.INTER_NEAREST) for c in colours])
-    panels = [Panel("motion (colour)", colours)]
+    panels = [Panel("motion (colour)", colours, legend=motion_legend(speed, LABEL_WIDTH - 8))]
     if arrows:
-        speed = float(np.hypot(motion[..., 0], motion[..., 1]).max())
         cell = min(height / motion.shape[1], width / motion.shape[2])
         scale = 0.9 * cell / speed if speed > 0 else 1.0
         panels.append(Panel("motion (arrows)", np.stack([draw_arrows(frames[i], motion[i], scale) for i in range(t)])))
@@ -74,7 +74,7 @@ def motion_panels(frames: np.ndarray, motion: np.ndarray, arrows: bool = True) -
 
 def clip_panels(frames: np.ndarray, mask: torch.Tensor | np.ndarray, geometry: MaskGeometry,
                 motion: np.ndarray | None = None, reconstruction: np.ndarray | None = None,
-                arrows: bool = True) -> list[Panel]:
+                arrows: bool = True, reconstruction_name: str = "reconstruction") -> list[Panel]:
     """All rows for a clip: frames, [motion colour, [arrows]], mask, encoder input, [reconstruction].
 
     Args:
@@ -82,6 +82,7 @@ def clip_panels(frames: np.ndarray, mask: torch.Tensor | np.ndarray, geometry: M
         mask: (L,) bool, True = masked.
         motion: float (T, h, w, 2) or None (no motion rows).
         reconstruction: uint8 (T, H, W, 3) or None (no reconstruction row).
+        reconstruction_name: its row name (see :func:`~.reconstruction.reconstruction_name`).
     """
     hidden = pixel_mask(mask, geometry)
     if hidden.shape != frames.shape[:3]:
@@ -91,52 +92,9 @@ def clip_panels(frames: np.ndarray, mask: torch.Tensor | np.ndarray, geometry: M
         panels += motion_panels(frames, motion, arrows)
     panels += [mask_panel(frames, hidden), masked_input_panel(frames, hidden)]
     if reconstruction is not None:
-        panels.append(Panel("reconstruction", reconstruction))
+        panels.append(Panel(reconstruction_name, reconstruction))
     return panels
 
 
-def _upscale(frames: np.ndarray, scale: int) -> np.ndarray:
-    return frames if scale == 1 else frames.repeat(scale, axis=-3).repeat(scale, axis=-2)
-
-
-def _label(name: str, height: int) -> np.ndarray:
-    image = Image.new("RGB", (LABEL_WIDTH, height), (255, 255, 255))
-    ImageDraw.Draw(image).text((4, max(0, height // 2 - 6)), name, fill=(0, 0, 0))
-    return np.asarray(image)
-
-
-def default_scale(height: int) -> int:
-    """Integer upscaling so a panel is at least 112 pixels tall."""
-    return max(1, -(-112 // height))
-
-
-def compose_grid(panels: Sequence[Panel], scale: int = 1) -> np.ndarray:
-    """One picture: a row per panel, a column per frame, the names on the left.
-
-    Returns:
-        uint8 (R * H * scale, LABEL_WIDTH + T * W * scale, 3).
-    """
-    rows = []
-    for panel in panels:
-        frames = _upscale(panel.frames, scale)
-        strip = np.concatenate(list(frames), axis=1)  # (H, T * W, 3)
-        rows.append(np.concatenate([_label(panel.name, strip.shape[0]), strip], axis=1))
-    return np.concatenate(rows, axis=0)
-
-
-def compose_frames(panels: Sequence[Panel], scale: int = 1) -> np.ndarray:
-    """A video: frame t stacks every row's frame t, names on the left.
-
-    Returns:
-        uint8 (T, R * H * scale, LABEL_WIDTH + W * scale, 3).
-    """
-    columns = []
-    for panel in panels:
-        frames = _upscale(panel.frames, scale)
-        label = _label(panel.name, frames.shape[1])
-        columns.append(np.concatenate([np.broadcast_to(label, (len(frames), *label.shape)), frames], axis=2))
-    return np.concatenate(columns, axis=1)
-
-
-__all__ = ["LABEL_WIDTH", "Panel", "clip_panels", "compose_frames", "compose_grid", "default_scale",
-           "mask_panel", "masked_input_panel", "motion_panels", "pixel_mask"]
+__all__ = ["LABEL_WIDTH", "Panel", "clip_panels", "mask_panel", "masked_input_panel", "motion_panels",
+           "pixel_mask"]

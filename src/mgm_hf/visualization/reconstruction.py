@@ -4,7 +4,8 @@ With ``norm_pix_loss=True`` (the papers' default) the model predicts each masked
 by its own mean and std (per channel), so the prediction alone has no brightness or contrast. As
 VideoMAE's visualisation does, each masked patch is de-normalised with the mean and std of the
 *true* patch for display: the picture shows the predicted structure, with the true patch's
-statistics borrowed. Visible tokens show the input pixels.
+statistics borrowed, and its row says so (:func:`reconstruction_name`). Visible tokens show the
+input pixels.
 """
 
 from __future__ import annotations
@@ -53,9 +54,14 @@ def reconstruct(frames: torch.Tensor, mask: torch.Tensor, logits: torch.Tensor, 
     return unpatchify(out[None], geometry)[0].clamp(0, 1)
 
 
+def reconstruction_name(norm_pix_loss: bool) -> str:
+    """The reconstruction row's name: says when the masked patches borrow the true patches' mean/std."""
+    return "reconstruction (true patch mean/std)" if norm_pix_loss else "reconstruction"
+
+
 def to_uint8_frames(frames: torch.Tensor) -> np.ndarray:
     """(T, C, H, W) in [0, 1] -> numpy uint8 (T, H, W, 3)."""
     return (frames.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-__all__ = ["reconstruct", "to_uint8_frames", "unnormalize"]
+__all__ = ["reconstruct", "reconstruction_name", "to_uint8_frames", "unnormalize"]
