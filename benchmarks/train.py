@@ -47,10 +47,10 @@ def run_preset(args: argparse.Namespace, preset: str) -> dict:
     import torch
 
     from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-    from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform
+    from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform, video_dataset
     from mgm_hf.data.builtin_motion import builtin_motion_dataset
     from mgm_hf.masking import build_masking_strategy
-    from mgm_hf.training.data import seeded_loader, video_dataset
+    from mgm_hf.training.data import seeded_loader
     from mgm_hf.training.recipe.optim import build_adamw, param_groups
 
     torch.set_num_threads(args.threads)

@@ -21,14 +21,9 @@ from pathlib import Path
 from accelerate.logging import get_logger
 from transformers import PretrainedConfig, VideoMAEForVideoClassification
 
+from mgm_hf.data import class_names, resolve_dataset, video_dataset
 from mgm_hf.training.classifier_eval import VIEW_PRESETS, evaluate_classifier
-from mgm_hf.training.data import (
-    class_names,
-    eval_view_loader,
-    eval_view_transform,
-    resolve_dataset,
-    video_dataset,
-)
+from mgm_hf.training.data import eval_view_loader, eval_view_transform
 from mgm_hf.training.runtime.accelerator import build_accelerator
 from mgm_hf.training.runtime.args import add_data_args, add_run_args, builtin_spec_from_args
 from mgm_hf.training.runtime.model_source import explain_missing_model

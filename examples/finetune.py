@@ -29,18 +29,18 @@ from accelerate.logging import get_logger
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from mgm_hf.data import VideoCollator, VideoTransform, finetune_transform
+from mgm_hf.data import (
+    VideoCollator,
+    VideoTransform,
+    class_names,
+    finetune_transform,
+    resolve_dataset,
+    video_dataset,
+)
 from mgm_hf.hub import save_image_processor
 from mgm_hf.models.transfer import classifier_from_pretrained
 from mgm_hf.training.classifier_eval import evaluate_classifier
-from mgm_hf.training.data import (
-    class_names,
-    eval_view_loader,
-    eval_view_transform,
-    resolve_dataset,
-    seeded_loader,
-    video_dataset,
-)
+from mgm_hf.training.data import eval_view_loader, eval_view_transform, seeded_loader
 from mgm_hf.training.recipe.drop_path import add_drop_path
 from mgm_hf.training.recipe.mixup import VideoMixup, soft_cross_entropy
 from mgm_hf.training.recipe.optim import (

@@ -30,10 +30,10 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform
+from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform, resolve_dataset, video_dataset
 from mgm_hf.hub import push_run_to_hub, save_run_files
 from mgm_hf.masking import available_masking_strategies, build_masking_strategy
-from mgm_hf.training.data import resolve_dataset, seeded_loader, video_dataset
+from mgm_hf.training.data import seeded_loader
 from mgm_hf.training.recipe.optim import (
     build_adamw,
     cosine_schedule,

@@ -161,7 +161,8 @@ def masking_strategy(name: str = "random"):
 
 def per_sample(folder: Path, *, batch_size: int, num_workers: int) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     """``{sample_index: (pixel_values (T, C, H, W), bool_masked_pos (L,))}`` of epoch 1 of a seeded loader."""
-    from mgm_hf.training.data import seeded_loader, video_dataset
+    from mgm_hf.data import video_dataset
+    from mgm_hf.training.data import seeded_loader
 
     ds = video_dataset("videofolder", str(folder), "train", transform(masking=masking_strategy(), min_attempts=5))
     loader, sampler = seeded_loader(ds, VideoCollator(), batch_size=batch_size, seed=7, num_workers=num_workers,

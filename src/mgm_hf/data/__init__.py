@@ -15,6 +15,7 @@ Typical pretraining input::
 from __future__ import annotations
 
 from .collator import VideoCollator
+from .dataset_splits import VideoItem, class_names, list_videos, resolve_dataset, video_dataset
 from .failures import FailureTracker, TooManyFailuresError
 from .loading import load_video_dataset
 from .parsers import (
@@ -74,15 +75,20 @@ __all__ = [
     "ToFloatTensor",
     "TooManyFailuresError",
     "VideoCollator",
+    "VideoItem",
     "VideoResolver",
     "VideoTransform",
     "available_datasets",
+    "class_names",
     "eval_transforms",
     "finetune_transform",
     "get_dataset_parser",
+    "list_videos",
     "load_video_dataset",
     "pretrain_transform",
     "register_dataset_parser",
+    "resolve_dataset",
     "transcode_file",
     "verify_h264",
+    "video_dataset",
 ]

@@ -16,8 +16,8 @@ def resolve_video(video: str | Path | None = None, *, builtin: bool = False, dat
     video ``index`` of the built-in dataset's ``split``; ``dataset`` + ``root`` picks video ``index``
     of that split through :func:`mgm_hf.data.load_video_dataset`.
     """
+    from mgm_hf.data import list_videos
     from mgm_hf.data.builtin_motion import builtin_motion_dataset
-    from mgm_hf.training.data import list_videos
 
     if video is not None and str(video).startswith(BUILTIN_PREFIX):
         index, builtin = int(str(video)[len(BUILTIN_PREFIX):] or index), True
