@@ -229,8 +229,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def _closing_report(args: argparse.Namespace) -> str:
     views = "ssv2" if args.dataset_name in (None, "builtin", "ssv2") else "k400"
-    steps = [command("evaluate.py", "--model_name_or_path", args.output_dir, "--output_dir",
-                     sibling_folder(args.output_dir, "evaluate"), "--views", views, *data_arguments(args))]
+    steps = [command("multiview_eval.py", "--model_name_or_path", args.output_dir, "--output_dir",
+                     sibling_folder(args.output_dir, "multiview_eval"), "--views", views, *data_arguments(args))]
     return outputs_report("Fine-tuning finished", args.output_dir, {
         "model.safetensors": "classifier weights (VideoMAEForVideoClassification.from_pretrained)",
         "config.json": "classifier config with the class names",

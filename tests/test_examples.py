@@ -47,7 +47,7 @@ def launch(script: str, args: list[str], env: dict[str, str], config_file: str |
 
 def example(name: str) -> ModuleType:
     """``examples/<name>.py`` as a module (``main(argv)``, ``parse_args(argv)``), under a name that
-    shadows nothing (``examples/evaluate.py`` vs the ``evaluate`` library)."""
+    shadows nothing (``example_<name>``)."""
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -171,7 +171,7 @@ def test_finetune_probe_and_evaluation_skip_broken_files_up_to_max_failure_rate(
     out = launch("finetune.py", [*data, "--image_size", "32", "--num_frames", "4", "--model_name_or_path",
                                  str(pretrained.path), "--output_dir", str(finetuned), "--per_device_batch_size", "4",
                                  "--max_train_steps", "3", "--checkpointing_steps", "3", "--report_to", "none"], env)
-    assert "validation top1" in out and f"examples/evaluate.py --model_name_or_path {finetuned}" in out
+    assert "validation top1" in out and f"examples/multiview_eval.py --model_name_or_path {finetuned}" in out
     results = json.loads((finetuned / "eval_results.json").read_text())["validation"]
     assert results["num_videos"] == 6 and 0.0 <= results["top1"] <= results["top5"] <= 1.0
     assert (finetuned / "checkpoint-3" / "COMPLETE").is_file()
@@ -183,7 +183,7 @@ def test_finetune_probe_and_evaluation_skip_broken_files_up_to_max_failure_rate(
     assert 0.0 <= results["validation"]["top1"] <= 1.0
     assert "Skipping video" in probe and "broken_a.mp4" in probe
 
-    evaluated = launch("evaluate.py", [*data, "--model_name_or_path", str(finetuned), "--output_dir",
+    evaluated = launch("multiview_eval.py", [*data, "--model_name_or_path", str(finetuned), "--output_dir",
                                        str(tmp_path / "eval"), "--views", "ssv2"], env)
     assert "2×3 views" in evaluated and f"Outputs in {tmp_path / 'eval'}:" in evaluated
     results = json.loads((tmp_path / "eval" / "eval_results.json").read_text())
@@ -193,7 +193,7 @@ def test_finetune_probe_and_evaluation_skip_broken_files_up_to_max_failure_rate(
 
 
 def test_every_video_script_takes_max_failure_rate() -> None:
-    for name in ("pretrain", "finetune", "linear_probe", "evaluate"):
+    for name in ("pretrain", "finetune", "linear_probe", "multiview_eval"):
         assert example(name).parse_args(["--max_failure_rate", "0.25"]).max_failure_rate == 0.25
 
 
@@ -298,11 +298,11 @@ def test_missing_model_folder_and_non_classifier_are_named(
         example("pretrain").main([*PRETRAIN, "--output_dir", str(tmp_path / "fresh"), "--resume_from_checkpoint",
                                   "latest", "--model_name_or_path", missing])
     assert any(r.levelname == "WARNING" and "no complete checkpoint in" in r.getMessage() for r in caplog.records)
-    for name in ("finetune", "linear_probe", "evaluate"):
+    for name in ("finetune", "linear_probe", "multiview_eval"):
         with pytest.raises(FileNotFoundError, match="no such folder"):
             example(name).main([*BUILTIN, "--model_name_or_path", missing, "--output_dir", str(tmp_path / name)])
     with pytest.raises(ValueError, match="is not a video classifier"):
-        example("evaluate").main([*BUILTIN, "--model_name_or_path", str(pretrained.path), "--output_dir",
+        example("multiview_eval").main([*BUILTIN, "--model_name_or_path", str(pretrained.path), "--output_dir",
                                   str(tmp_path / "eval_pretrained")])
 
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env python
 """Multi-view testing of a fine-tuned video classifier: top-1 / top-5.
 
-    accelerate launch examples/evaluate.py --model_name_or_path outputs/finetune --views ssv2
+    accelerate launch examples/multiview_eval.py --model_name_or_path outputs/finetune --views ssv2
 
 Each video gives ``temporal views × spatial crops`` clips (the papers' protocols: ``ssv2`` = 2 × 3
 with TSN segment views, ``k400`` = 5 × 3 with evenly spaced dense clips; ``single`` = 1 × 1 centre;
 or set ``--num_temporal_views``/``--num_spatial_crops``). Softmax scores are averaged over the views.
-Videos are sharded over the processes and gathered with ``gather_for_metrics``. Top-1 also goes
-through the ``evaluate`` library's ``accuracy`` when its script is cached (it cannot be fetched
-offline and has no top-k), so top-1/top-5 are computed by ``mgm_hf.training.classifier_eval``.
+Videos are sharded over the processes and gathered with ``gather_for_metrics``; top-1/top-5 come
+from ``mgm_hf.training.classifier_eval``.
+
+(Named ``multiview_eval.py``, not ``evaluate.py``: a script's folder comes first on ``sys.path``, so
+that name would shadow the ``evaluate`` library for anything imported from here.)
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="temporal views: dense clips (K400) or TSN segments (SSv2); default from --views")
     parser.add_argument("--short_side", type=int, default=None, help="resize before cropping (default: crop size)")
     add_data_args(parser, training=False)
-    add_run_args(parser, output_dir="outputs/evaluate", training=False)
+    add_run_args(parser, output_dir="outputs/multiview_eval", training=False)
     return parser.parse_args(argv)
 
 
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         other = "k400" if args.views != "k400" else "ssv2"
         print(outputs_report("Evaluation finished", args.output_dir,
                              {"eval_results.json": "top-1/top-5, views, number of videos"},
-                             [command("evaluate.py", "--model_name_or_path", args.model_name_or_path, "--output_dir",
+                             [command("multiview_eval.py", "--model_name_or_path", args.model_name_or_path, "--output_dir",
                                       f"{args.output_dir}_{other}", "--views", other, *data_arguments(args))
                               + "   # another protocol",
                               f"hf upload <org/name> {args.model_name_or_path}   # share the classifier"]))
