@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 from pathlib import Path
 
 from accelerate.logging import get_logger
@@ -43,13 +42,7 @@ from mgm_hf.training.classifier_eval import evaluate_classifier
 from mgm_hf.training.data import eval_view_loader, eval_view_transform, seeded_loader
 from mgm_hf.training.recipe.drop_path import add_drop_path
 from mgm_hf.training.recipe.mixup import VideoMixup, soft_cross_entropy
-from mgm_hf.training.recipe.optim import (
-    build_adamw,
-    cosine_schedule,
-    default_base_lr,
-    param_groups,
-    scaled_lr,
-)
+from mgm_hf.training.recipe.optim import build_adamw, param_groups, peak_learning_rate
 from mgm_hf.training.runtime.accelerator import append_train_log, build_accelerator, save_final_model
 from mgm_hf.training.runtime.args import (
     add_checkpoint_args,
@@ -61,7 +54,8 @@ from mgm_hf.training.runtime.args import (
 from mgm_hf.training.runtime.checkpointing import save_checkpoint
 from mgm_hf.training.runtime.model_source import explain_missing_model
 from mgm_hf.training.runtime.output_dir import prepare_output_dir
-from mgm_hf.training.runtime.resume import find_checkpoint, resume_run, run_settings
+from mgm_hf.training.runtime.plan import TrainingPlan, epoch_batches, start_point, total_batch_size
+from mgm_hf.training.runtime.resume import find_checkpoint, run_settings
 from mgm_hf.training.runtime.summary import command, data_arguments, outputs_report, sibling_folder
 from mgm_hf.training.runtime.trackers import start_trackers
 
@@ -141,46 +135,32 @@ def main(argv: list[str] | None = None) -> None:
     val_loader = eval_view_loader(val_set, batch_size=args.per_device_batch_size, num_workers=args.num_workers)
 
     # ---- optimisation: layer-wise lr decay ------------------------------------------------------------
-    total_batch_size = args.per_device_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
-    base_lr = args.base_learning_rate or default_base_lr("finetune", config.hidden_size)
-    lr = args.learning_rate or scaled_lr(base_lr, total_batch_size)
+    lr = peak_learning_rate("finetune", config.hidden_size, total_batch_size(args, accelerator.num_processes),
+                            args.base_learning_rate, args.learning_rate)
     groups = param_groups(model, args.weight_decay, layer_decay=args.layer_decay)
     optimizer = build_adamw(groups, lr, betas=(args.adam_beta1, args.adam_beta2))
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
-    steps_per_epoch = math.ceil(len(train_loader) / args.gradient_accumulation_steps)
-    max_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
-    num_epochs = math.ceil(max_steps / steps_per_epoch)
-    warmup = args.warmup_steps if args.warmup_steps is not None else round(args.warmup_epochs * steps_per_epoch)
-    scheduler = accelerator.prepare(cosine_schedule(optimizer, min(warmup, max_steps) * accelerator.num_processes,
-                                                    max_steps * accelerator.num_processes, args.min_lr_ratio))
+    plan = TrainingPlan.from_args(args, batches_per_epoch=len(train_loader), num_processes=accelerator.num_processes,
+                                  learning_rate=lr)
+    scheduler = accelerator.prepare(plan.lr_scheduler(optimizer, args.min_lr_ratio))
     mixup = VideoMixup(len(id2label), args.mixup, args.cutmix, args.mixup_prob, args.mixup_switch_prob,
                        args.label_smoothing)
 
     # ---- resume: same settings only; the records of the interrupted run are cut back to its step ----
-    settings = run_settings(args, config, total_batch_size=total_batch_size, num_processes=accelerator.num_processes,
-                            learning_rate=lr, max_steps=max_steps, warmup_steps=min(warmup, max_steps),
-                            steps_per_epoch=steps_per_epoch)
-    step, start_epoch, skip_batches = 0, 0, 0
-    if checkpoint is not None:
-        state = resume_run(accelerator, checkpoint, settings, args.output_dir)
-        step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
-        logger.info("Resumed from %s at step %d (epoch %d, batch %d).", checkpoint, step, start_epoch, skip_batches)
+    settings = run_settings(args, config, **plan.schedule())
+    start = start_point(accelerator, checkpoint, settings, args.output_dir)
+    step = start.step
     start_trackers(accelerator, "mgm_finetune", args, start_step=step)
     logger.info("%d train / %d validation videos, %d classes; lr %.3g (batch %d), %d steps",
-                len(train_set), len(val_set), len(id2label), lr, total_batch_size, max_steps)
-    checkpoint_every = steps_per_epoch if args.checkpointing_steps == "epoch" else (
-        int(args.checkpointing_steps) if args.checkpointing_steps else None)
+                len(train_set), len(val_set), len(id2label), lr, plan.total_batch_size, plan.max_steps)
 
     # ---- train + validate each epoch --------------------------------------------------------------------
-    progress = tqdm(range(max_steps), initial=step, disable=not accelerator.is_local_main_process, desc="finetune")
+    progress = tqdm(range(plan.max_steps), initial=step, disable=not accelerator.is_local_main_process,
+                    desc="finetune")
     metrics: dict[str, float] = {}
-    for epoch in range(start_epoch, num_epochs):
+    for epoch in range(start.epoch, plan.num_epochs):
         model.train()
-        epoch_loader, batches_in_epoch = train_loader, 0
-        if epoch == start_epoch and skip_batches:
-            epoch_loader, batches_in_epoch = accelerator.skip_first_batches(train_loader, skip_batches), skip_batches
-        epoch_loader.set_epoch(epoch)
-        sampler.set_epoch(epoch)
+        epoch_loader, batches_in_epoch = epoch_batches(accelerator, train_loader, sampler, epoch, start)
         for batch in epoch_loader:
             batches_in_epoch += 1
             with accelerator.accumulate(model):
@@ -202,16 +182,16 @@ def main(argv: list[str] | None = None) -> None:
                 progress.set_postfix(loss=f"{value:.4f}")
                 if accelerator.is_main_process:
                     append_train_log(args.output_dir, {"step": step, "epoch": epoch, "loss": value})
-            if checkpoint_every and step % checkpoint_every == 0:
+            if plan.checkpoint_due(step):
                 save_checkpoint(accelerator, args.output_dir, step, {
                     "epoch": epoch, "batches_in_epoch": batches_in_epoch, "seed": args.seed, "settings": settings,
                 }, args.checkpoints_total_limit)
-            if step >= max_steps:
+            if step >= plan.max_steps:
                 break
         metrics = evaluate_classifier(accelerator, model, val_loader)
         accelerator.log({f"eval/{k}": v for k, v in metrics.items()}, step=step)
         logger.info("epoch %d: validation %s", epoch, metrics)
-        if step >= max_steps:
+        if step >= plan.max_steps:
             break
 
     # ---- save ---------------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import time
 
 import torch
@@ -34,13 +33,7 @@ from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform, resol
 from mgm_hf.hub import push_run_to_hub, save_run_files
 from mgm_hf.masking import available_masking_strategies, build_masking_strategy
 from mgm_hf.training.data import seeded_loader
-from mgm_hf.training.recipe.optim import (
-    build_adamw,
-    cosine_schedule,
-    default_base_lr,
-    param_groups,
-    scaled_lr,
-)
+from mgm_hf.training.recipe.optim import build_adamw, param_groups, peak_learning_rate
 from mgm_hf.training.runtime.accelerator import (
     append_rank_log,
     append_train_log,
@@ -61,7 +54,8 @@ from mgm_hf.training.runtime.checkpointing import save_checkpoint
 from mgm_hf.training.runtime.model_source import explain_missing_model
 from mgm_hf.training.runtime.output_dir import prepare_output_dir
 from mgm_hf.training.runtime.pictures import PictureLogger
-from mgm_hf.training.runtime.resume import find_checkpoint, resume_run, run_settings
+from mgm_hf.training.runtime.plan import TrainingPlan, epoch_batches, start_point, total_batch_size
+from mgm_hf.training.runtime.resume import find_checkpoint, run_settings
 from mgm_hf.training.runtime.summary import command, data_arguments, outputs_report, sibling_folder
 from mgm_hf.training.runtime.trackers import start_trackers
 
@@ -148,36 +142,21 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     # ---- optimisation: the papers' recipe ------------------------------------------------------
-    total_batch_size = args.per_device_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
-    base_lr = args.base_learning_rate or default_base_lr("pretrain", config.hidden_size)
-    lr = args.learning_rate or scaled_lr(base_lr, total_batch_size)
+    lr = peak_learning_rate("pretrain", config.hidden_size, total_batch_size(args, accelerator.num_processes),
+                            args.base_learning_rate, args.learning_rate)
     optimizer = build_adamw(param_groups(model, args.weight_decay), lr, betas=(args.adam_beta1, args.adam_beta2))
     model, optimizer, dataloader = accelerator.prepare(model, optimizer, dataloader)
-
-    if len(dataloader) == 0:
-        raise ValueError(f"{len(dataset)} clips cannot fill one batch of {args.per_device_batch_size} per process.")
-    steps_per_epoch = math.ceil(len(dataloader) / args.gradient_accumulation_steps)
-    max_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
-    num_epochs = math.ceil(max_steps / steps_per_epoch)
-    warmup = args.warmup_steps if args.warmup_steps is not None else round(args.warmup_epochs * steps_per_epoch)
-    warmup = min(warmup, max_steps)
-    # The prepared scheduler steps once per process per optimizer step, hence the scaling.
-    scheduler = cosine_schedule(optimizer, warmup * accelerator.num_processes,
-                                max_steps * accelerator.num_processes, args.min_lr_ratio)
-    scheduler = accelerator.prepare(scheduler)
+    plan = TrainingPlan.from_args(args, batches_per_epoch=len(dataloader), num_processes=accelerator.num_processes,
+                                  learning_rate=lr)
+    scheduler = accelerator.prepare(plan.lr_scheduler(optimizer, args.min_lr_ratio))
 
     # ---- resume: same settings only; the records of the interrupted run are cut back to its step ----
-    settings = run_settings(args, config, total_batch_size=total_batch_size, num_processes=accelerator.num_processes,
-                            learning_rate=lr, max_steps=max_steps, warmup_steps=warmup, steps_per_epoch=steps_per_epoch)
-    step, start_epoch, skip_batches, loss, first_loss, earlier_runtime = 0, 0, 0, float("nan"), None, 0.0
-    if checkpoint is not None:
-        state = resume_run(accelerator, checkpoint, settings, args.output_dir)
-        step, start_epoch, skip_batches = state["global_step"], state["epoch"], state["batches_in_epoch"]
-        loss = state.get("loss", loss)
-        first_loss = state.get("first_step_loss")  # the original run's: the model card reports it
-        earlier_runtime = state.get("train_runtime_s", 0.0)
-        resumed_from = step
-        logger.info("Resumed from %s at step %d (epoch %d, batch %d).", checkpoint, step, start_epoch, skip_batches)
+    settings = run_settings(args, config, **plan.schedule())
+    start = start_point(accelerator, checkpoint, settings, args.output_dir)
+    step = start.step
+    loss = start.state.get("loss", float("nan"))
+    first_loss = start.state.get("first_step_loss")  # a resumed run reports the original run's
+    earlier_runtime = start.state.get("train_runtime_s", 0.0)
     if accelerator.is_main_process:
         save_run_files(args.output_dir, vars(args))
     start_trackers(accelerator, "mgm_pretrain", args, start_step=step)
@@ -187,22 +166,17 @@ def main(argv: list[str] | None = None) -> None:
     logger.info(
         "%d clips, %d processes × %d per device × %d accumulation = %d per step; lr %.3g; %d steps (%d epochs, "
         "%d warmup); masking %s", len(dataset) * args.repeated_augmentation, accelerator.num_processes,
-        args.per_device_batch_size, args.gradient_accumulation_steps, total_batch_size, lr, max_steps,
-        num_epochs, warmup, strategy,
+        args.per_device_batch_size, args.gradient_accumulation_steps, plan.total_batch_size, lr, plan.max_steps,
+        plan.num_epochs, plan.warmup_steps, strategy,
     )
-    progress = tqdm(range(max_steps), initial=step, disable=not accelerator.is_local_main_process, desc="pretrain")
-    checkpoint_every = _checkpoint_every(args.checkpointing_steps, steps_per_epoch)
+    progress = tqdm(range(plan.max_steps), initial=step, disable=not accelerator.is_local_main_process,
+                    desc="pretrain")
 
     # ---- train ----------------------------------------------------------------------------------
     start_time = time.time()
     model.train()
-    for epoch in range(start_epoch, num_epochs):
-        epoch_loader, batches_in_epoch = dataloader, 0
-        if epoch == start_epoch and skip_batches:
-            epoch_loader, batches_in_epoch = accelerator.skip_first_batches(dataloader, skip_batches), skip_batches
-        # Accelerate's loader pushes its own epoch counter into the sampler when iterated: set both.
-        epoch_loader.set_epoch(epoch)
-        sampler.set_epoch(epoch)
+    for epoch in range(start.epoch, plan.num_epochs):
+        epoch_loader, batches_in_epoch = epoch_batches(accelerator, dataloader, sampler, epoch, start)
         step_losses: list[torch.Tensor] = []
         for batch in epoch_loader:
             batches_in_epoch += 1
@@ -229,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
                     "step": step, "sample_index": batch["sample_index"].tolist(),
                     "checksum": parameter_checksum(model),
                 })
-            if step % args.logging_steps == 0 or step == max_steps:
+            if step % args.logging_steps == 0 or step == plan.max_steps:
                 record = {"step": step, "epoch": epoch, "loss": loss, "lr": scheduler.get_last_lr()[0]}
                 accelerator.log({"train/loss": loss, "train/lr": record["lr"], "train/epoch": epoch}, step=step)
                 progress.set_postfix(loss=f"{loss:.4f}")
@@ -237,15 +211,15 @@ def main(argv: list[str] | None = None) -> None:
                     append_train_log(args.output_dir, record)
             if pictures is not None:
                 pictures.maybe_log(accelerator, step, batch, outputs, config)
-            if checkpoint_every and step % checkpoint_every == 0:
+            if plan.checkpoint_due(step):
                 save_checkpoint(accelerator, args.output_dir, step, {
                     "epoch": epoch, "batches_in_epoch": batches_in_epoch, "seed": args.seed, "settings": settings,
                     "loss": loss, "first_step_loss": first_loss,
                     "train_runtime_s": round(earlier_runtime + time.time() - start_time, 1),
                 }, args.checkpoints_total_limit)
-            if step >= max_steps:
+            if step >= plan.max_steps:
                 break
-        if step >= max_steps:
+        if step >= plan.max_steps:
             break
 
     # ---- save -----------------------------------------------------------------------------------
@@ -253,11 +227,11 @@ def main(argv: list[str] | None = None) -> None:
     unwrapped = save_final_model(accelerator, model, args.output_dir)
     if accelerator.is_main_process:
         results = {"train_loss": loss, "first_step_loss": first_loss, "train_steps": step,
-                   "total_batch_size": total_batch_size,
+                   "total_batch_size": plan.total_batch_size,
                    "train_runtime_s": round(earlier_runtime + time.time() - start_time, 1),
                    "pictures_available": bool(pictures and pictures.files())}
-        if checkpoint is not None:
-            results["resumed_from_step"] = resumed_from
+        if start.checkpoint is not None:
+            results["resumed_from_step"] = start.step
         save_run_files(args.output_dir, vars(args), results=results, config=unwrapped.config)
         url = None
         if args.push_to_hub:
@@ -287,12 +261,6 @@ def _closing_report(args: argparse.Namespace, hub_url: str | None) -> str:
         "logs": "tracker logs (tensorboard --logdir)",
     }, steps)
     return report + (f"\nUploaded to the Hub: {hub_url}" if hub_url else "")
-
-
-def _checkpoint_every(value: str | None, steps_per_epoch: int) -> int | None:
-    if value is None:
-        return None
-    return steps_per_epoch if value == "epoch" else int(value)
 
 
 if __name__ == "__main__":

@@ -119,5 +119,14 @@ def default_base_lr(stage: str, hidden_size: int) -> float:
     return table[stage]
 
 
+def peak_learning_rate(stage: str, hidden_size: int, total_batch_size: int, base_lr: float | None = None,
+                       lr: float | None = None) -> float:
+    """The peak lr of a run: ``lr`` when given (``--learning_rate``); else the linear scaling rule on
+    ``base_lr`` (``--base_learning_rate``; default :func:`default_base_lr` of ``stage``)."""
+    if lr is not None:
+        return lr
+    return scaled_lr(base_lr if base_lr is not None else default_base_lr(stage, hidden_size), total_batch_size)
+
+
 __all__ = ["NO_DECAY_KEYWORDS", "PAPER_BASE_LR", "TINY_BASE_LR", "build_adamw", "cosine_schedule",
-           "default_base_lr", "param_groups", "scaled_lr", "uses_weight_decay", "videomae_layer_id"]
+           "default_base_lr", "param_groups", "peak_learning_rate", "scaled_lr", "uses_weight_decay", "videomae_layer_id"]

@@ -9,6 +9,7 @@ from typing import Any
 from mgm_hf.data.builtin_motion import BuiltinMotionSpec
 from mgm_hf.data.failures import FailureTracker
 
+from .plan import checkpoint_period
 from .trackers import REPORT_TO_CHOICES
 
 
@@ -94,9 +95,19 @@ def add_run_args(parser: argparse.ArgumentParser, output_dir: str, training: boo
                                 "step to <output_dir>/rank_logs/ (proves data-parallel sharding)")
 
 
+def checkpointing_steps(text: str) -> str:
+    """argparse type of ``--checkpointing_steps``: a positive number of steps or ``epoch`` (kept as
+    given; :func:`~mgm_hf.training.runtime.plan.checkpoint_period` turns it into steps)."""
+    try:
+        checkpoint_period(text, steps_per_epoch=1)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("checkpointing")
-    group.add_argument("--checkpointing_steps", default=None,
+    group.add_argument("--checkpointing_steps", default=None, type=checkpointing_steps,
                        help="save the training state every N optimizer steps, or 'epoch'")
     group.add_argument("--resume_from_checkpoint", default=None, help="a checkpoint folder or 'latest'")
     group.add_argument("--checkpoints_total_limit", type=int, default=None, help="keep only the newest N")
@@ -122,4 +133,4 @@ def builtin_spec_from_args(args: argparse.Namespace) -> BuiltinMotionSpec:
 
 
 __all__ = ["add_checkpoint_args", "add_data_args", "add_hub_args", "add_optim_args", "add_run_args",
-           "builtin_spec_from_args", "json_dict"]
+           "builtin_spec_from_args", "checkpointing_steps", "json_dict"]
