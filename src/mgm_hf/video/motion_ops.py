@@ -1,4 +1,5 @@
-"""Small numpy operations on motion fields (DESIGN.md convention), shared by vectors and flow.
+"""Small operations on motion fields (one convention: ``motion[t]`` = how far the content moved since
+frame t-1), shared by vectors and flow; the ones on coarse grids run compiled (:mod:`.vector_kernels`).
 
 A field is float32 ``(h, w, 2)`` of ``(dx, dy)`` in full-resolution pixels, sampled on a grid of
 ``cell`` pixels: value ``[i, j]`` belongs to the pixel ``((j + 0.5) * cell, (i + 0.5) * cell)``
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from . import vector_kernels
 
 __all__ = [
     "compose_chains",
@@ -99,19 +102,15 @@ def compose_chains(steps: np.ndarray, starts: np.ndarray, ends: np.ndarray, cell
         for t in np.flatnonzero(lengths > 0):
             out[t] = compose_steps(steps[starts[t] + 1 : ends[t] + 1], cell)
         return out
-    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
-    for length in np.unique(lengths[lengths > 0]):
-        rows = np.flatnonzero(lengths == length)
-        last = ends[rows]
-        total = steps[last].astype(np.float32)  # (G, h, w, 2), a copy
-        batch = np.arange(rows.size)[:, None, None]
-        for back in range(1, int(length)):
-            # Where the content of the last frame was ``back`` frames earlier; coarse grids hold one
-            # value per block and are sampled at the nearest cell (see compose_steps).
-            xi = np.clip(np.rint(gx - total[..., 0] / cell), 0, w - 1).astype(np.intp)
-            yi = np.clip(np.rint(gy - total[..., 1] / cell), 0, h - 1).astype(np.intp)
-            total += steps[last - back][batch, yi, xi]
-        out[rows] = total
+    used = lengths > 0
+    if not used.any():
+        return out
+    # Coarse grids (motion vectors): compiled, on the frames the chains use (float32, e.g. from a
+    # float16 cache); nearest-cell sampling as in compose_steps.
+    lo, hi = int(starts[used].min()) + 1, int(ends[used].max())
+    window = np.ascontiguousarray(steps[lo : hi + 1], np.float32)
+    vector_kernels.chain_fields(window, np.where(used, starts - lo, 0), np.where(used, ends - lo, 0), float(cell),
+                                out)
     return out
 
 
@@ -171,46 +170,20 @@ def motion_between_frames(steps: np.ndarray, starts: np.ndarray, ends: np.ndarra
     return out
 
 
-def _nearest_known(
-    fields: dict[int, np.ndarray], keys: list[int], pos: int, missing: np.ndarray, step: int
-) -> np.ndarray:
-    """Values at the ``missing`` cells from the nearest frames in direction ``step`` that know them
-    (NaN where none does)."""
-    values = np.full((*missing.shape, 2), np.nan, np.float32)
-    todo = missing.copy()
-    j = pos + step
-    while todo.any() and 0 <= j < len(keys):
-        other = fields[keys[j]]
-        found = todo & ~np.isnan(other[..., 0])
-        values[found] = other[found]
-        todo &= ~found
-        j += step
-    return values
-
-
 def fill_missing(fields: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
     """Fills NaN cells (I-frames, intra blocks) from the nearest frames before and after that have a
-    value there (average of the two, or the one that exists); cells with no value anywhere become 0.
+    value there (average of the two, or the one that exists); cells with no value anywhere become 0
+    (:func:`mgm_hf.video.vector_kernels.fill_gaps` on the fields in key order).
 
     Args:
         fields: frame index -> ``(h, w, 2)`` with NaN where unknown.
 
     Returns:
-        a new dict with no NaN (frames without gaps are passed through, not copied).
+        a new dict of float32 fields with no NaN.
     """
     keys = sorted(fields)
-    out: dict[int, np.ndarray] = {}
-    for pos, key in enumerate(keys):
-        field = fields[key]
-        missing = np.isnan(field[..., 0])
-        if not missing.any():
-            out[key] = field
-            continue
-        before = _nearest_known(fields, keys, pos, missing, -1)
-        after = _nearest_known(fields, keys, pos, missing, +1)
-        count = (~np.isnan(before[..., :1])).astype(np.float32) + (~np.isnan(after[..., :1]))
-        total = np.nan_to_num(before) + np.nan_to_num(after)
-        filled = field.copy()
-        filled[missing] = (total / np.maximum(count, 1.0))[missing]
-        out[key] = filled.astype(np.float32, copy=False)
-    return out
+    if not keys:
+        return {}
+    stack = np.ascontiguousarray(np.stack([fields[k] for k in keys]), np.float32)
+    vector_kernels.fill_gaps(stack)
+    return dict(zip(keys, stack))
