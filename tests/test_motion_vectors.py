@@ -10,12 +10,8 @@ import numpy as np
 import pytest
 
 from mgm_hf.video import read_clip, write_moving_square_video
-from mgm_hf.video.motion_vectors import (
-    drop_unused_predictions,
-    rasterise,
-    reference_distances,
-    vector_motion,
-)
+from mgm_hf.video.reference_search import block_partners, parsed_vectors, reference_distances
+from mgm_hf.video.vector_kernels import frame_field, read_vectors
 
 GRID = 8
 TOL = 0.75  # px, median over the square's interior cells
@@ -187,28 +183,49 @@ def _vectors(rows: list[tuple]) -> np.ndarray:
     return out
 
 
+def _field(vectors, distance, frame_size, grid=8) -> np.ndarray:
+    """frame_field on structured vectors with the given signed distances."""
+    blocks, disp = parsed_vectors(vectors)
+    height, width = frame_size
+    field = np.empty((-(-height // grid), -(-width // grid), 2), np.float32)
+    sums = np.zeros((*field.shape[:2], 3), np.float32)
+    frame_field(blocks, disp, len(blocks), np.asarray(distance, np.int32), grid, height, width, sums, field)
+    return field
+
+
+def _values_field(vectors, values, frame_size, grid=8) -> np.ndarray:
+    """Rasterises given per-vector values: future vectors at distance 1 carry their displacement."""
+    values = np.asarray(values, np.float32)
+    vectors = vectors.copy()
+    vectors["source"] = 1
+    vectors["motion_scale"] = 1
+    vectors["motion_x"] = np.nan_to_num(values[:, 0]).astype(np.int32)
+    vectors["motion_y"] = np.nan_to_num(values[:, 1]).astype(np.int32)
+    assert np.array_equal(vectors["motion_x"][~np.isnan(values[:, 0])], values[~np.isnan(values[:, 0]), 0])
+    return _field(vectors, np.where(np.isnan(values[:, 0]), 0, 1), frame_size, grid)
+
+
 def test_rasterise_places_blocks_on_the_grid():
     vectors = _vectors([(-1, 16, 16, 8, 8, 0, 0), (-1, 8, 8, 20, 4, 0, 0), (-1, 8, 8, 28, 28, 0, 0)])
     values = np.array([[1.0, 2.0], [3.0, 4.0], [np.nan, np.nan]], np.float32)
-    field = rasterise(vectors, values, (32, 32), grid=8)
+    field = _values_field(vectors, values, (32, 32), grid=8)
     assert field.shape == (4, 4, 2)
     np.testing.assert_array_equal(field[:2, :2], np.broadcast_to([1.0, 2.0], (2, 2, 2)))
     np.testing.assert_array_equal(field[0, 2], [3.0, 4.0])
-    assert np.isnan(field[3, 3]).all()  # the NaN block adds nothing
+    assert np.isnan(field[3, 3]).all()  # the block without a value adds nothing
     assert np.isnan(field[1, 2]).all()
 
 
 def test_rasterise_macroblocks_match_their_four_quarters():
-    """Aligned 16x16 blocks take a faster path; it must equal the same blocks cut into 8x8 quarters,
-    including blocks sticking out of a frame whose size is no multiple of 16 and blocks exported
-    twice (bi-prediction averages)."""
+    """A 16x16 block must equal the same block cut into 8x8 quarters, including blocks sticking out
+    of a frame whose size is no multiple of 16 and blocks exported several times (averaged)."""
     rng = np.random.default_rng(3)
     frame_size = (44, 60)  # 16-px blocks in the last row and column stick out
     rows, quarters, values = [], [], []
-    for _ in range(3):  # each position twice: two vectors for one block
+    for _ in range(3):  # each position three times: several vectors for one block
         for by in range(0, 48, 16):
             for bx in range(0, 64, 16):
-                value = rng.normal(size=2)
+                value = rng.integers(-20, 20, size=2)
                 rows.append((-1, 16, 16, bx + 8, by + 8, 0, 0))
                 values.append(value)
                 for qy in (0, 8):
@@ -216,20 +233,39 @@ def test_rasterise_macroblocks_match_their_four_quarters():
                         quarters.append((-1, 8, 8, bx + qx + 4, by + qy + 4, 0, 0))
     values = np.array(values, np.float32)
     values[rng.random(len(values)) < 0.2] = np.nan
-    quarter_values = np.repeat(values, 4, axis=0)
-    whole = rasterise(_vectors(rows), values, frame_size, grid=8)
-    split = rasterise(_vectors(quarters), quarter_values, frame_size, grid=8)
+    whole = _values_field(_vectors(rows), values, frame_size, grid=8)
+    split = _values_field(_vectors(quarters), np.repeat(values, 4, axis=0), frame_size, grid=8)
     assert whole.shape == (6, 8, 2)
     np.testing.assert_allclose(whole, split, rtol=1e-6, atol=1e-6)
     assert np.isnan(whole).any() and not np.isnan(whole).all()
+    # The mean of the three values where all three are there.
+    everywhere = ~np.isnan(values.reshape(3, -1, 2)[..., 0]).any(axis=0)
+    expected = values.reshape(3, -1, 2).mean(axis=0)
+    cell = np.flatnonzero(everywhere)[0]
+    by, bx = divmod(int(cell), 4)
+    np.testing.assert_allclose(whole[2 * by, 2 * bx], expected[cell], rtol=1e-6)
+
+
+def test_rasterise_on_a_coarser_and_a_finer_grid():
+    vectors = _vectors([(-1, 16, 16, 8, 8, 0, 0), (-1, 8, 8, 20, 4, 0, 0)])
+    values = np.array([[1.0, 0.0], [5.0, 0.0]], np.float32)
+    coarse = _values_field(vectors, values, (32, 32), grid=16)
+    np.testing.assert_allclose(coarse[0, 0], [1.0, 0.0])
+    np.testing.assert_allclose(coarse[0, 1], [5.0, 0.0])  # an 8x8 block is one unit of its cell
+    fine = _values_field(vectors, values, (32, 32), grid=4)
+    np.testing.assert_allclose(fine[:4, :4, 0], 1.0)
+    np.testing.assert_allclose(fine[0:2, 4:6, 0], 5.0)
 
 
 def test_vector_sign_and_distance():
     # A block whose content came from 6 px to the left, 2 frames back: it moves +3 px per frame.
     # A block whose content goes 6 px to the right 2 frames ahead: also +3 px per frame.
-    vectors = _vectors([(-1, 16, 16, 40, 40, -24, 0), (1, 16, 16, 40, 40, 24, 0)])
-    motion = vector_motion(vectors, np.array([-2, 2]))
-    np.testing.assert_allclose(motion, [[3.0, 0.0], [3.0, 0.0]])
+    vectors = _vectors([(-1, 16, 16, 40, 40, -24, 0), (1, 16, 16, 8, 8, 24, 0)])
+    field = _field(vectors, [-2, 2], (64, 64), grid=16)
+    np.testing.assert_allclose(field[2, 2], [3.0, 0.0])
+    np.testing.assert_allclose(field[0, 0], [3.0, 0.0])
+    unknown = _field(vectors, [0, 2], (64, 64), grid=16)  # distance 0: unknown, no value
+    assert np.isnan(unknown[2, 2]).all()
 
 
 def test_reference_distance_found_by_pixels():
@@ -269,13 +305,68 @@ def test_reference_distance_of_static_vectors_only():
     vectors = _vectors([(-1, 16, 16, 8, 8, 0, 0), (-1, 16, 16, 24, 8, 0, 0)])
     distances, sad = reference_distances(frame, vectors, {-1: frame, -2: frame}, max_distance=4)
     np.testing.assert_array_equal(distances, [-1, -1])
-    assert np.all(np.isfinite(sad))
+    assert np.all(np.isnan(sad))  # not sampled
+
+
+def test_no_candidate_frame_means_unknown():
+    rng = np.random.default_rng(4)
+    frame = rng.uniform(0, 255, (32, 48)).astype(np.uint8)
+    vectors = _vectors([(1, 16, 16, 8, 8, 8, 0), (-1, 16, 16, 24, 8, -8, 0)])
+    distances, sad = reference_distances(frame, vectors, {-1: frame}, max_distance=4)
+    np.testing.assert_array_equal(distances, [0, -1])  # no future frame given
 
 
 def test_stale_direction_of_a_b_block_is_dropped():
-    vectors = _vectors([(-1, 8, 16, 28, 24, 0, 0), (1, 8, 16, 28, 24, 12, 4)])
-    keep = drop_unused_predictions(vectors, np.array([19.0, 6.0], np.float32))
-    np.testing.assert_array_equal(keep, [False, True])
+    """A B block exported in both directions: a zero vector next to one that moves is the unused
+    (stale) direction; two moving directions are a bi-predicted block and both stay."""
+    rng = np.random.default_rng(5)
+    base = rng.uniform(0, 255, (48, 64)).astype(np.uint8)
+    frames = {k: np.roll(base, 3 * k, axis=1) for k in (-1, 0, 1)}  # 3 px per frame to the right
+    refs = {-1: frames[-1], 1: frames[1]}
+    stale = _vectors([(-1, 16, 16, 24, 24, 0, 0), (1, 16, 16, 24, 24, 12, 0)])
+    distances, _ = reference_distances(frames[0], stale, refs, max_distance=2)
+    np.testing.assert_array_equal(distances, [0, 1])
+    bi = _vectors([(-1, 16, 16, 24, 24, -12, 0), (1, 16, 16, 24, 24, 12, 0)])
+    distances, _ = reference_distances(frames[0], bi, refs, max_distance=2)
+    np.testing.assert_array_equal(distances, [-1, 1])
+    # Partners moving less than a pixel: the worse match is the unused direction.
+    near = _vectors([(-1, 16, 16, 24, 24, 0, 0), (1, 16, 16, 24, 24, 3, 0)])  # 0 and 0.75 px
+    moved = {-1: np.roll(base, -1, axis=1), 1: np.roll(base, 1, axis=1)}  # 1 px per frame
+    distances, _ = reference_distances(base, near, moved, max_distance=2)
+    np.testing.assert_array_equal(distances, [0, 1])
+    still = {-1: base, 1: np.roll(base, 5, axis=1)}  # static since the past frame
+    distances, _ = reference_distances(base, near, still, max_distance=2)
+    np.testing.assert_array_equal(distances, [-1, 0])
+
+
+def test_raw_side_data_parses_like_pyav(videos):
+    """The compiled parser reads FFmpeg's AVMotionVector records (40 bytes each) exactly as PyAV's
+    own structured array does, on every frame type of a real stream."""
+    from av.sidedata.sidedata import SideDataContainer
+
+    height, width = SIZE
+    blocks = np.zeros((4096, 5), np.int32)
+    disp = np.zeros((4096, 2), np.float32)
+    partner = np.zeros(4096, np.int32)
+    cells = np.zeros((height // 4 + 16) * (width // 4 + 16), np.int32)
+    checked = 0
+    with av.open(str(videos["defaults"].path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.options = {"flags2": "+export_mvs"}
+        for frame in container.decode(stream):
+            side = SideDataContainer(frame).get("MOTION_VECTORS")
+            if side is None:
+                continue
+            expected = side.to_ndarray()
+            n = read_vectors(np.frombuffer(bytes(side), np.uint8), height, width, blocks, disp, partner, cells)
+            assert n == len(expected)
+            for column, name in enumerate(("source", "w", "h", "dst_x", "dst_y")):
+                np.testing.assert_array_equal(blocks[:n, column], expected[name])
+            np.testing.assert_array_equal(disp[:n, 0], expected["motion_x"] / expected["motion_scale"])
+            np.testing.assert_array_equal(disp[:n, 1], expected["motion_y"] / expected["motion_scale"])
+            np.testing.assert_array_equal(partner[:n], block_partners(blocks[:n]))
+            checked += 1
+    assert checked > 20 and not cells.any()
 
 
 def test_adjacent_mode_is_exact_for_one_reference_encodes(tmp_path):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .flow import get_flow_backend
-from .motion_vectors import VECTOR_CODECS, MotionVectorTracker
+from .motion_vectors import VECTOR_CODECS, MotionVectorTracker, stream_needs_search
 from .probe import open_video_with_info
 
 __all__ = ["MotionCache", "video_motion_fields"]
@@ -51,7 +51,8 @@ def video_motion_fields(
         if use_vectors:
             stream.codec_context.options = {"flags2": "+export_mvs"}
             stream.thread_type = "SLICE"  # frame threading corrupts vectors (DESIGN.md)
-            tracker = MotionVectorTracker((info.height, info.width), range(n), grid, max_ref_distance)
+            tracker = MotionVectorTracker((info.height, info.width), range(n), grid, max_ref_distance,
+                                          search=stream_needs_search(stream))
             for index, frame in enumerate(container.decode(stream)):
                 tracker.push(index, frame)
             fields = tracker.fields()
