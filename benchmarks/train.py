@@ -47,7 +47,7 @@ def run_preset(args: argparse.Namespace, preset: str) -> dict:
     import torch
 
     from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-    from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform, video_dataset
+    from mgm_hf.data import VideoTransform, pretrain_transform, video_dataset
     from mgm_hf.data.builtin_motion import builtin_motion_dataset
     from mgm_hf.masking import build_masking_strategy
     from mgm_hf.training.data import seeded_loader
@@ -66,7 +66,7 @@ def run_preset(args: argparse.Namespace, preset: str) -> dict:
         strategy = build_masking_strategy(config)
         transform = VideoTransform(pretrain_transform(size=size, motion_cell=8), num_frames=frames, frame_stride=2,
                                    motion="auto" if strategy.requires_motion else "none", masking=strategy)
-        loader, _ = seeded_loader(video_dataset("videofolder", root, "train", transform), VideoCollator(),
+        loader, _ = seeded_loader(video_dataset("videofolder", root, "train", None), transform,
                                   batch_size=args.batch_size, seed=0)
         optimizer = build_adamw(param_groups(model), lr=1e-4)
         runs[name] = {"model": model, "optimizer": optimizer, "iter": iter(loader), "loader": loader, "times": []}

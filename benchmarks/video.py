@@ -85,8 +85,8 @@ def time_modes(
 def time_pipeline(
     path: Path, repeats: int, batch: int, num_frames: int, stride: int
 ) -> dict[str, float] | None:
-    """CPU seconds per batch: decode + pretraining transform + collate with masks, tube vs mgm (live
-    motion vectors, and vectors from a MotionCache)."""
+    """CPU seconds per batch: decode + pretraining transform + per-row masks + collate, tube vs mgm
+    (live motion vectors, and vectors from a MotionCache)."""
     try:
         import torch
 
@@ -116,8 +116,9 @@ def time_pipeline(
                 frame_stride=stride,
                 motion=motion,
                 read_kwargs=read_kwargs,
+                masking=strategy,
             ),
-            VideoCollator(strategy, seed=0),
+            VideoCollator(),
         )
         for name, (motion, read_kwargs, strategy) in setups.items()
     }
@@ -179,9 +180,9 @@ def worker_rss(path: Path, batch: int, num_frames: int, stride: int, batches: in
     out = {}
     for name, motion in (("tube", "none"), ("mgm", "auto")):
         strategy = build_masking_strategy({"name": name, "mask_ratio": 0.9}, **sizes)
-        collate = VideoCollator(strategy, seed=0)
+        collate = VideoCollator()
         transform = VideoTransform(
-            pretrain_transform(224), num_frames=num_frames, frame_stride=stride, motion=motion
+            pretrain_transform(224), num_frames=num_frames, frame_stride=stride, motion=motion, masking=strategy
         )
 
         def collate_rss(samples: list[dict], collate=collate) -> tuple:

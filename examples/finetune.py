@@ -28,14 +28,7 @@ from accelerate.logging import get_logger
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from mgm_hf.data import (
-    VideoCollator,
-    VideoTransform,
-    class_names,
-    finetune_transform,
-    resolve_dataset,
-    video_dataset,
-)
+from mgm_hf.data import VideoTransform, class_names, finetune_transform, resolve_dataset, video_dataset
 from mgm_hf.hub import save_image_processor
 from mgm_hf.models.transfer import classifier_from_pretrained
 from mgm_hf.training.classifier_eval import evaluate_classifier
@@ -120,13 +113,13 @@ def main(argv: list[str] | None = None) -> None:
     config = model.config
     num_frames, size = config.num_frames, config.image_size
 
-    train_set.set_transform(VideoTransform(
+    train_transform = VideoTransform(
         finetune_transform(size=size, flip=not args.no_flip, scale=(args.min_crop_scale, 1.0),
                            motion_cell=min(8, size // 4)),
         num_frames=num_frames, frame_stride=args.frame_stride, motion="none", max_failure_rate=args.max_failure_rate,
-    ))
+    )
     train_loader, sampler = seeded_loader(
-        train_set, VideoCollator(), batch_size=args.per_device_batch_size, seed=args.seed,
+        train_set, train_transform, batch_size=args.per_device_batch_size, seed=args.seed,
         repeats=args.repeated_augmentation, num_workers=args.num_workers, drop_last=True,
     )
     val_set = video_dataset(name, root, args.validation_split,

@@ -29,7 +29,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
-from mgm_hf.data import VideoCollator, VideoTransform, pretrain_transform, resolve_dataset, video_dataset
+from mgm_hf.data import VideoTransform, pretrain_transform, resolve_dataset, video_dataset
 from mgm_hf.hub import push_run_to_hub, save_run_files
 from mgm_hf.masking import available_masking_strategies, build_masking_strategy
 from mgm_hf.training.data import seeded_loader
@@ -134,9 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     with accelerator.main_process_first():  # the built-in dataset is generated once
         name, root = resolve_dataset(args.dataset_name, args.dataset_root, builtin_spec_from_args(args))
-        dataset = video_dataset(name, root, args.train_split, transform)
+        dataset = video_dataset(name, root, args.train_split, None)  # decoded by the loader, with row seeds
     dataloader, sampler = seeded_loader(
-        dataset, VideoCollator(), batch_size=args.per_device_batch_size, seed=args.seed,
+        dataset, transform, batch_size=args.per_device_batch_size, seed=args.seed,
         repeats=args.repeated_augmentation, num_workers=args.num_workers, drop_last=True,
         persistent_workers=args.num_workers > 0,
     )

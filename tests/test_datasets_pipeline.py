@@ -4,8 +4,11 @@ per-row seeded clips and masks."""
 
 from __future__ import annotations
 
+import pickle
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from datasets.distributed import split_dataset_by_node
@@ -127,9 +130,9 @@ def test_dataloader_with_two_workers(folder):
     strategy = build_masking_strategy(
         {"name": "tube", "mask_ratio": 0.75}, num_frames=4, image_size=32, patch_size=8, tubelet_size=2
     )
-    ds = load_video_dataset("videofolder", folder, "train", transform=transform(min_attempts=5))
+    ds = load_video_dataset("videofolder", folder, "train", transform=transform(masking=strategy, min_attempts=5))
     loader = torch.utils.data.DataLoader(
-        ds, batch_size=3, num_workers=2, collate_fn=VideoCollator(strategy, seed=0),
+        ds, batch_size=3, num_workers=2, collate_fn=VideoCollator(),
         timeout=120,  # a hang in a forked worker fails the test instead of stalling it
     )
     batches = list(loader)
@@ -164,9 +167,9 @@ def per_sample(folder: Path, *, batch_size: int, num_workers: int) -> dict[int, 
     from mgm_hf.data import video_dataset
     from mgm_hf.training.data import seeded_loader
 
-    ds = video_dataset("videofolder", str(folder), "train", transform(masking=masking_strategy(), min_attempts=5))
-    loader, sampler = seeded_loader(ds, VideoCollator(), batch_size=batch_size, seed=7, num_workers=num_workers,
-                                    timeout=120 if num_workers else 0)
+    rows = video_dataset("videofolder", str(folder), "train", None)
+    loader, sampler = seeded_loader(rows, transform(masking=masking_strategy(), min_attempts=5), batch_size=batch_size,
+                                    seed=7, num_workers=num_workers, timeout=120 if num_workers else 0)
     sampler.set_epoch(1)
     out = {}
     for batch in loader:
@@ -191,8 +194,8 @@ def test_explicit_row_seeds_fix_the_clip_and_mask_whatever_the_neighbours(folder
     raw = load_video_dataset("videofolder", folder, "train")
     video, other = raw[0]["path"], raw[4]["path"]
     make = transform(masking=masking_strategy(), num_repeats=2)
-    rows = make({"path": [other, video, video], "label": [1, 0, 0], "seed": [5, 5, 6]})
-    alone = make({"path": [video], "label": [0], "seed": [5]})
+    rows = make({"path": [other, video, video], "label": [1, 0, 0], "sample_seed": [5, 5, 6]})
+    alone = make({"path": [video], "label": [0], "sample_seed": [5]})
     assert rows["bool_masked_pos"][1].shape == (2, 32)  # one mask per repeated view
     for key in ("pixel_values", "bool_masked_pos"):
         assert torch.equal(rows[key][1], alone[key][0])
@@ -200,6 +203,42 @@ def test_explicit_row_seeds_fix_the_clip_and_mask_whatever_the_neighbours(folder
     assert not torch.equal(rows["bool_masked_pos"][1][0], rows["bool_masked_pos"][1][1])
     batch = VideoCollator()([{k: v[i] for k, v in rows.items()} for i in range(3)])
     assert torch.equal(batch["bool_masked_pos"], torch.cat(rows["bool_masked_pos"]))
+
+
+def global_rng_states() -> tuple:
+    """Python's, NumPy's and torch's global RNG states, comparable with ==."""
+    return random.getstate(), pickle.dumps(np.random.get_state()), torch.get_rng_state().tolist()
+
+
+def test_the_sample_seed_travels_as_data_and_global_rngs_are_untouched(folder):
+    """A row read by the seeded loader is the transform of that row with the sampler's seed for
+    (seed, epoch, position) given as a ``sample_seed`` column: reading it neither depends on nor
+    changes Python's, NumPy's or torch's global RNG."""
+    from mgm_hf.data import video_dataset
+    from mgm_hf.training.sampling import EpochSampler, SeededDataset, sample_seed
+
+    rows = video_dataset("videofolder", str(folder), "train", None)
+    make = transform(masking=masking_strategy("mgm"), min_attempts=5)
+    sampler = EpochSampler(len(rows), seed=7)
+    sampler.set_epoch(2)
+    keys = list(sampler)
+    position = next(p for p, (index, _) in enumerate(keys) if "broken" not in rows[index]["path"])
+    index, seed = keys[position]
+    assert seed == sample_seed(7, 2, position)
+    seeded = SeededDataset(rows, make)
+
+    before = global_rng_states()
+    row = seeded[(index, seed)]
+    assert global_rng_states() == before
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)  # other global states: the same row
+    again = seeded[(index, seed)]
+
+    direct = make({**{k: [v] for k, v in rows[index].items()}, "sample_seed": [seed]})
+    assert row["sample_index"] == index and row["bool_masked_pos"].sum() == 24
+    for key in ("pixel_values", "motion", "bool_masked_pos"):
+        assert torch.equal(row[key], direct[key][0]) and torch.equal(again[key], row[key])
+    with pytest.raises(ValueError, match="without a format or transform"):
+        SeededDataset(video_dataset("videofolder", str(folder), "train", make), make)
 
 
 def test_row_masks_check_the_geometry_instead_of_skipping_the_video(folder):

@@ -80,17 +80,28 @@ def test_epoch_sampler_is_seeded_repeats_adjacent_and_seeds_samples() -> None:
     sampler.set_epoch(1)
     assert [i for i, _ in sampler] != [i for i, _ in first]
 
-    class Noisy:
-        def __len__(self) -> int:
-            return 10
 
-        def __getitem__(self, index: int) -> torch.Tensor:
-            return torch.rand(3)
 
-    ds = SeededDataset(Noisy())
+def test_seeded_dataset_hands_the_sample_seed_to_the_transform_as_data() -> None:
+    import datasets
+
+    def noise(batch: dict) -> dict:
+        """A batch transform drawing from each row's seed, as VideoTransform does."""
+        return {"path": batch["path"],
+                "noise": [torch.rand(3, generator=torch.Generator().manual_seed(s)) for s in batch["sample_seed"]]}
+
+    rows = datasets.Dataset.from_dict({"path": [f"v{i}.mp4" for i in range(10)]})
+    ds = SeededDataset(rows, noise)
     state = torch.get_rng_state()
-    assert torch.equal(ds[(4, 123)], ds[(4, 123)]) and not torch.equal(ds[(4, 123)], ds[(4, 124)])
-    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is left as it was
+    row = ds[(4, 123)]
+    assert row["path"] == "v4.mp4" and torch.equal(row["noise"], noise({"path": ["v4.mp4"], "sample_seed": [123]})["noise"][0])
+    assert torch.equal(ds[(4, 123)]["noise"], row["noise"]) and not torch.equal(ds[(4, 124)]["noise"], row["noise"])
+    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is neither read nor changed
+    with pytest.raises(TypeError, match=r"\(index, sample_seed\) keys"):
+        ds[4]
+    rows.set_transform(noise)
+    with pytest.raises(ValueError, match="without a format or transform"):
+        SeededDataset(rows, noise)
 
 
 def test_mixup_targets_sum_to_one_and_cutmix_is_the_same_box_in_every_frame() -> None:

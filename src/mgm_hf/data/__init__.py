@@ -1,15 +1,20 @@
 """Datasets, joint transforms, collation and the ``prepare`` transcoder.
 
-Typical pretraining input::
+Typical pretraining input: the transform decodes, augments and masks each row (every draw from one
+generator of that row), the collator only stacks::
 
     from mgm_hf.data import VideoCollator, VideoTransform, load_video_dataset, pretrain_transform
     from mgm_hf.masking import build_masking_strategy
 
+    masking = build_masking_strategy({"name": "mgm", "mask_ratio": 0.9}, num_frames=16, image_size=224,
+                                     patch_size=16, tubelet_size=2)
     ds = load_video_dataset("ssv2", "/data/ssv2_h264", "train", transform=VideoTransform(
-        pretrain_transform(224, flip=False), num_frames=16, frame_stride=2, num_repeats=2))
-    collator = VideoCollator(build_masking_strategy({"name": "mgm", "mask_ratio": 0.9}, num_frames=16,
-                                                    image_size=224, patch_size=16, tubelet_size=2))
-    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=8, collate_fn=collator)
+        pretrain_transform(224, flip=False), num_frames=16, frame_stride=2, num_repeats=2, masking=masking))
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=8, collate_fn=VideoCollator())
+
+For clips and masks that depend only on ``(seed, epoch, position)`` (exact resume), the training
+scripts read the rows through ``mgm_hf.training.data.seeded_loader``, which passes each row's sample
+seed to the transform as a ``sample_seed`` column.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""``VideoCollator``: stacks decoded rows into a batch and makes the masks (unless the rows carry
-theirs), in the DataLoader worker; :func:`make_masks`, the mask call it shares with
-:class:`~mgm_hf.data.VideoTransform`."""
+"""``VideoCollator``: stacks decoded rows of :class:`~mgm_hf.data.VideoTransform` into a batch. It
+makes nothing: masks come with the rows (``VideoTransform(masking=...)``, one per row from that row's
+seeded generator)."""
 
 from __future__ import annotations
 
@@ -9,45 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch.utils.data import get_worker_info
 
-__all__ = ["VideoCollator", "make_masks", "resolve_masking"]
+__all__ = ["VideoCollator"]
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_masking(masking: Any, **sizes: Any) -> Any:
-    """A :class:`~mgm_hf.masking.MaskingStrategy` as is, or one built from what
-    ``build_masking_strategy`` takes (a model config, or a plain dict plus the ``sizes`` keywords);
-    None stays None."""
-    if masking is not None and not callable(masking):
-        from mgm_hf.masking import build_masking_strategy
-
-        return build_masking_strategy(masking, **sizes)
-    if sizes:
-        raise TypeError(f"Unexpected arguments {sorted(sizes)} (sizes only go with a masking config).")
-    return masking
-
-
-def make_masks(
-    masking: Any, pixel_values: torch.Tensor, motion: torch.Tensor | None, generator: torch.Generator | None
-) -> torch.Tensor:
-    """Masks of clips ``pixel_values`` (N, T, C, H, W) with ``motion`` (N, T, h, w, 2) or None, drawn
-    from ``generator``: BoolTensor (N, L). Checks that the clips have the strategy's geometry."""
-    geometry = getattr(masking, "geometry", None)
-    if geometry is not None:
-        got = (pixel_values.shape[1], *pixel_values.shape[-2:])
-        want = (geometry.num_frames, *geometry.image_size)
-        if got != want:
-            raise ValueError(
-                f"Clips are (T, H, W) = {got} but the masking strategy expects {want}; make the "
-                "transform's size and num_frames match the model."
-            )
-    needs_pixels = motion is None and getattr(masking, "requires_motion", False)
-    return masking(
-        pixel_values.shape[0], motion=motion, generator=generator,
-        pixel_values=pixel_values if needs_pixels else None,
-    )
 
 
 class VideoCollator:
@@ -62,46 +27,26 @@ class VideoCollator:
     flattened into the batch, labels repeated (``flatten_views=True``), or kept as (B, V, ...)
     (``flatten_views=False``, for averaging test-view predictions per video).
 
-    Rows that carry their own ``bool_masked_pos`` (L,) or (V, L) (made per row by
-    ``VideoTransform(masking=...)``, from the row's seeded generator) are stacked as they are: no
-    mask is made here then. Rows that carry ``sample_index`` give a ``sample_index`` int64 (B,) column
-    (repeated per view, like ``labels``).
+    Rows that carry ``bool_masked_pos`` (L,) or (V, L) (made per row by ``VideoTransform(masking=...)``)
+    give a ``bool_masked_pos`` column; rows that carry ``sample_index`` give a ``sample_index`` int64
+    (B,) column (both repeated per view, like ``labels``).
 
     Args:
-        masking: a :class:`~mgm_hf.masking.MaskingStrategy`, or what ``build_masking_strategy``
-            takes (a model config with a ``masking`` dict, or a plain dict plus the ``sizes``
-            keywords); None makes no mask (fine-tuning, evaluation, or rows with masks).
-        seed: seeds the mask generator (in DataLoader workers mixed with the worker's seed, which
-            differs per worker and per epoch); None draws from torch's global RNG, which DataLoader
-            seeds per worker.
         flatten_views: see above.
 
+    A collator that made masks itself would draw them outside the row's seeded generator, so they
+    would change with the batch neighbours and the number of workers, and a resumed run would not
+    repeat them; that is why masks are made per row by the transform.
+
     Returns (``__call__``): ``pixel_values`` float (B, T, C, H, W), ``motion`` float (B, T, h, w, 2)
-    (absent when the rows have none), ``bool_masked_pos`` bool (B, L) with the same number of True per
-    row (absent without ``masking`` and without row masks), ``labels`` int64 (B,), ``sample_index``
-    int64 (B,) (when the rows have it); B counts views when flattened.
+    (absent when the rows have none), ``bool_masked_pos`` bool (B, L) (when the rows have masks),
+    ``labels`` int64 (B,), ``sample_index`` int64 (B,) (when the rows have it); B counts views when
+    flattened.
     """
 
-    def __init__(
-        self, masking: Any = None, *, seed: int | None = None, flatten_views: bool = True, **sizes: Any
-    ) -> None:
-        self.masking = resolve_masking(masking, **sizes)
-        self.seed = seed
+    def __init__(self, *, flatten_views: bool = True) -> None:
         self.flatten_views = bool(flatten_views)
         self.num_dropped = 0
-        self._generators: dict[int, torch.Generator] = {}
-
-    def _generator(self) -> torch.Generator | None:
-        """In a worker: seeded from ``seed`` and the worker's DataLoader seed (new every epoch, so
-        masks do not repeat across epochs); in the main process: from ``seed`` alone."""
-        if self.seed is None:
-            return None
-        info = get_worker_info()
-        key = -1 if info is None else int(info.seed)
-        if key not in self._generators:
-            mixed = self.seed if info is None else (self.seed * 1_000_003 + info.seed) % (2**63)
-            self._generators[key] = torch.Generator().manual_seed(mixed)
-        return self._generators[key]
 
     def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         good = [row for row in rows if row.get("pixel_values") is not None]
@@ -125,10 +70,6 @@ class VideoCollator:
             values = _optional_column(good, key, dtype)
             if values is not None:
                 batch[key] = torch.cat(values) if multi else torch.stack(values)
-        if self.masking is not None and "bool_masked_pos" not in batch:
-            batch["bool_masked_pos"] = make_masks(
-                self.masking, batch["pixel_values"], batch.get("motion"), self._generator()
-            )
         batch["labels"] = torch.tensor(
             [int(row.get("labels", row.get("label", -1))) for row in good], dtype=torch.long
         ).repeat_interleave(counts)
@@ -145,7 +86,7 @@ class VideoCollator:
         return batch
 
     def __repr__(self) -> str:
-        return f"VideoCollator(masking={self.masking!r}, seed={self.seed}, flatten_views={self.flatten_views})"
+        return f"VideoCollator(flatten_views={self.flatten_views})"
 
 
 def _optional_column(rows: Sequence[dict[str, Any]], key: str, dtype: torch.dtype) -> list[torch.Tensor] | None:

@@ -3,10 +3,12 @@ and motion together, and return ``pixel_values`` / ``motion`` / ``labels`` (and,
 ``bool_masked_pos``).
 
 Per-sample determinism: every random draw of a row (temporal start, segment offsets, crop, flip,
-mask) comes from one ``torch.Generator`` of that row, seeded from the row's ``seed`` column when the
-dataset has one, else from torch's global RNG. Under a wrapper that seeds the global RNG per sample
-(:class:`mgm_hf.training.sampling.SeededDataset`), a row's clip and mask therefore depend only on its
-sample seed: not on its batch neighbours, the number of DataLoader workers or a resume.
+mask) comes from one ``torch.Generator`` of that row, seeded with the row's ``sample_seed`` column when
+the batch has one (as data: no global RNG is read or written then), else from torch's global RNG. A
+row's clip and mask therefore depend only on its sample seed: not on its batch neighbours, the number
+of DataLoader workers or a resume. This is the one place where the data side makes masks (with
+:meth:`~mgm_hf.masking.MaskingStrategy.mask_clips`); the collator only stacks them. The training
+loader (``mgm_hf.training.data.seeded_loader``) gives every row the seed its sampler drew for it.
 
 Failure policy: a video whose **file** cannot be read (the reader raises
 :class:`~mgm_hf.video.VideoReadError`: missing, empty, truncated, corrupt, no video stream or decoder,
@@ -31,9 +33,9 @@ from typing import Any
 
 import torch
 
+from mgm_hf.masking import MaskingStrategy, build_masking_strategy
 from mgm_hf.video.errors import VideoReadError
 
-from .collator import make_masks, resolve_masking
 from .failures import FailureTracker
 from .transforms.modules import JointTransform
 
@@ -48,7 +50,7 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (VideoReadError,)
 
 class VideoTransform:
     """Decodes and augments a batch of dataset rows (``{"path": [...], "label": [...]}``, optionally
-    ``"seed"``: an explicit per-row seed, and ``"sample_index"``: passed through).
+    ``"sample_seed"``: the seed of each row's generator, and ``"sample_index"``: passed through).
 
     Args:
         transform: a joint transform ``(frames, motion, generator) -> (frames, motion)`` (e.g.
@@ -77,7 +79,7 @@ class VideoTransform:
         masking: a :class:`~mgm_hf.masking.MaskingStrategy` (or a model config with a ``masking``
             dict): each row gets its mask(s) ``bool_masked_pos`` (L,) or (V, L), made from the row's
             own generator (see the module docstring), which :class:`~mgm_hf.data.VideoCollator`
-            stacks. None (default) leaves masks to the collator.
+            stacks. None (default): no masks (fine-tuning, testing, or a model that makes its own).
         read_kwargs: more keyword arguments for ``read_clip`` (e.g. ``flow_method``).
         reader: the clip reader, ``reader(path, num_frames=, frame_stride=, sampling=, motion=,
             seed=, **read_kwargs) -> Clip``; defaults to :func:`mgm_hf.video.read_clip` (not used
@@ -90,9 +92,9 @@ class VideoTransform:
     transforms) ``pixel_values`` is (V, T, C, H, W), ``motion`` (V, T, h, w, 2) and
     ``bool_masked_pos`` (V, L). A failed row has ``pixel_values=None`` (and no mask).
 
-    Randomness: one generator per row, seeded by the dataset's ``seed`` column or else from torch's
-    global RNG (which ``torch.manual_seed``, DataLoader's per-worker seeding and
-    :class:`~mgm_hf.training.sampling.SeededDataset` control).
+    Randomness: one generator per row, seeded with the batch's ``sample_seed`` column (what
+    :class:`~mgm_hf.training.sampling.SeededDataset` passes) or else from torch's global RNG (which
+    ``torch.manual_seed`` and DataLoader's per-worker seeding control).
 
     Failure and upscale counts live in each process: with DataLoader workers every worker checks the
     share over the videos it read (and logs its own first upscaled video). Decoding is fork-safe (``tests/test_video_fork.py``), so the default "fork"
@@ -132,7 +134,7 @@ class VideoTransform:
         self.num_repeats = int(num_repeats)
         self.read_kwargs = dict(read_kwargs or {})
         self.reader = reader
-        self.masking = resolve_masking(masking)
+        self.masking = _masking_strategy(masking)
         self.failures = FailureTracker(max_failure_rate, min_attempts)
 
     # --------------------------------------------------------------------------------- one video
@@ -198,7 +200,7 @@ class VideoTransform:
         self._count_upscaled(path, clips, pixel_values)
         row: dict[str, Any] = {"pixel_values": pixel_values, "motion": motion}
         if self.masking is not None:  # outside the try: a wrong geometry is an error, not a bad video
-            row["bool_masked_pos"] = make_masks(self.masking, pixel_values, motion, generator)
+            row["bool_masked_pos"] = self.masking.mask_clips(pixel_values, motion, generator)
         if not self.multi_view:
             row = {k: None if v is None else v[0] for k, v in row.items()}
         return row
@@ -217,7 +219,7 @@ class VideoTransform:
             raise KeyError(f"VideoTransform needs a 'path' column; the dataset has {sorted(batch)}.")
         paths = batch["path"]
         labels = batch.get("label", [-1] * len(paths))
-        seeds = batch.get("seed", [None] * len(paths))
+        seeds = batch.get("sample_seed", [None] * len(paths))
         keys = ["pixel_values", "motion", *(["bool_masked_pos"] if self.masking is not None else [])]
         out: dict[str, list[Any]] = {key: [] for key in [*keys, "labels"]}
         for path, label, seed in zip(paths, labels, seeds):
@@ -237,3 +239,11 @@ class VideoTransform:
             f"num_repeats={self.num_repeats}, masking={self.masking!r}, "
             f"max_failure_rate={self.failures.max_failure_rate})"
         )
+
+
+def _masking_strategy(masking: Any) -> MaskingStrategy | None:
+    """A :class:`~mgm_hf.masking.MaskingStrategy` as is, one built from a model config with a
+    ``masking`` dict, or None."""
+    if masking is None or isinstance(masking, MaskingStrategy):
+        return masking
+    return build_masking_strategy(masking)

@@ -2,7 +2,8 @@
 
 A strategy is built from a config dict plus a :class:`MaskGeometry`, and called as
 ``strategy(batch_size, motion=None, generator=None, pixel_values=None) -> BoolTensor (B, L)``
-with True = masked. Constructor arguments *are* the config (as in diffusers' schedulers):
+with True = masked; clips are masked with ``strategy.mask_clips(pixel_values, motion, generator)``,
+which first checks that they have the strategy's geometry. Constructor arguments *are* the config (as in diffusers' schedulers):
 ``to_dict()`` reads them back by name, so every subclass stores each ``__init__`` argument as an
 attribute of the same name.
 """
@@ -174,6 +175,34 @@ class MaskingStrategy(ABC):
         if mask.shape != expected or mask.dtype != torch.bool:
             raise RuntimeError(f"{self.name}: made {tuple(mask.shape)} {mask.dtype}, expected {expected} bool.")
         return mask.to(device)
+
+    def mask_clips(
+        self,
+        pixel_values: torch.Tensor,
+        motion: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Masks of the clips ``pixel_values`` (N, T, C, H, W), with their ``motion`` (N, T, h, w, 2) or
+        None, drawn from ``generator``: BoolTensor (N, L) on ``pixel_values``' device.
+
+        The one mask call of the data side (:class:`~mgm_hf.data.VideoTransform`, per row) and of the
+        model (``MGMVideoMAE`` when ``bool_masked_pos`` is None). Checks first that the clips have this
+        strategy's (T, H, W); a motion-guided strategy given no motion estimates it from the pixels
+        (``flow_method`` / ``flow_estimator``, see :meth:`estimate_motion`).
+        """
+        if pixel_values.dim() != 5:
+            raise ValueError(f"pixel_values must be (N, T, C, H, W), got shape {tuple(pixel_values.shape)}.")
+        got = (pixel_values.shape[1], *pixel_values.shape[-2:])
+        want = (self.geometry.num_frames, *self.geometry.image_size)
+        if got != want:
+            raise ValueError(
+                f"Clips are (T, H, W) = {got} but the masking strategy expects {want}; make the "
+                "transform's size and num_frames match the model."
+            )
+        return self(
+            pixel_values.shape[0], motion=motion, generator=generator, pixel_values=pixel_values,
+            device=pixel_values.device,
+        )
 
     @abstractmethod
     def _generate(

@@ -107,10 +107,7 @@ class MGMVideoMAE(VideoMAEForPreTraining):
                 "This model was loaded without mgm_hf, so it cannot make masks: pass bool_masked_pos, "
                 "or pip install mgm_hf."
             )
-        return self.masking_strategy(
-            pixel_values.shape[0], motion=motion, generator=generator, pixel_values=pixel_values,
-            device=pixel_values.device,
-        )
+        return self.masking_strategy.mask_clips(pixel_values, motion=motion, generator=generator)
 
     def forward(
         self,

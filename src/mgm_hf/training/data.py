@@ -4,8 +4,8 @@
 
 Exact resume: :func:`seeded_loader` draws ``(index, sample_seed)`` pairs from an
 :class:`~mgm_hf.training.sampling.EpochSampler` and reads each row through a
-:class:`~mgm_hf.training.sampling.SeededDataset`, which seeds torch's global RNG per sample; the
-transform seeds each row's generator from it, so a clip and its mask (``VideoTransform(masking=...)``)
+:class:`~mgm_hf.training.sampling.SeededDataset`, which hands the seed to the transform as data; the
+transform seeds the row's generator with it, so a clip and its mask (``VideoTransform(masking=...)``)
 depend only on ``(seed, epoch, position)``.
 """
 
@@ -23,14 +23,16 @@ from mgm_hf.data.failures import FailureTracker
 from .sampling import EpochSampler, SeededDataset
 
 
-def seeded_loader(dataset: datasets.Dataset, collator: VideoCollator, *, batch_size: int, seed: int,
+def seeded_loader(rows: datasets.Dataset, transform: VideoTransform, *, batch_size: int, seed: int,
                   repeats: int = 1, **loader_kwargs: Any) -> tuple[DataLoader, EpochSampler]:
-    """A training DataLoader over ``dataset`` in the seeded order of an :class:`EpochSampler`
-    (``repeats`` adjacent views per video) with per-sample seeds, and that sampler (call its
-    ``set_epoch``). ``loader_kwargs`` go to the DataLoader (``num_workers``, ``drop_last``...)."""
-    sampler = EpochSampler(len(dataset), seed=seed, repeats=repeats)
-    loader = DataLoader(SeededDataset(dataset), batch_size=batch_size, sampler=sampler, collate_fn=collator,
-                        generator=torch.Generator().manual_seed(seed), **loader_kwargs)
+    """A training DataLoader over ``rows`` (a :func:`~mgm_hf.data.video_dataset` without a transform)
+    decoded by ``transform`` in the seeded order of an :class:`EpochSampler` (``repeats`` adjacent
+    views per video), every row with its sample seed, batched by a :class:`~mgm_hf.data.VideoCollator`;
+    and that sampler (call its ``set_epoch``). ``loader_kwargs`` go to the DataLoader
+    (``num_workers``, ``drop_last``...)."""
+    sampler = EpochSampler(len(rows), seed=seed, repeats=repeats)
+    loader = DataLoader(SeededDataset(rows, transform), batch_size=batch_size, sampler=sampler,
+                        collate_fn=VideoCollator(), generator=torch.Generator().manual_seed(seed), **loader_kwargs)
     return loader, sampler
 
 

@@ -2,11 +2,12 @@
 
 :class:`EpochSampler` yields ``(index, sample_seed)`` pairs. The order of an epoch is a permutation
 seeded by ``(seed, epoch)`` and each yielded sample carries its own seed derived from
-``(seed, epoch, position)``. :class:`SeededDataset` runs the wrapped dataset's ``__getitem__`` (its
-random crops, flips, masks...) under RNGs seeded with that sample seed. So a sample's pixels and mask
-depend only on ``(seed, epoch, position)``: not on the number of DataLoader workers, not on how many
-processes share the epoch, and not on whether the run was resumed — a resumed run just skips the
-first batches of the epoch.
+``(seed, epoch, position)``. :class:`SeededDataset` hands that seed to the transform as data (a
+``sample_seed`` column), and :class:`~mgm_hf.data.VideoTransform` draws every random number of the
+row (temporal start, crops, flips, masks) from a generator seeded with it; no global RNG is seeded,
+read or restored. So a sample's pixels and mask depend only on ``(seed, epoch, position)``: not on the
+number of DataLoader workers, not on how many processes share the epoch, and not on whether the run
+was resumed — a resumed run just skips the first batches of the epoch.
 
 Repeated augmentation (``repeats=k``, DeiT's RASampler / VideoMAE's ``num_sample``) puts each video
 ``k`` times next to each other in the order, each time with a different seed, so one batch holds
@@ -15,9 +16,7 @@ Repeated augmentation (``repeats=k``, DeiT's RASampler / VideoMAE's ``num_sample
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -68,39 +67,36 @@ class EpochSampler(Sampler[tuple[int, int]]):
             yield index, sample_seed(self.seed, self.epoch, position)
 
 
-@contextmanager
-def seeded_rngs(seed: int) -> Iterator[None]:
-    """Seeds Python's, NumPy's and torch's global CPU RNGs for the block, then restores them."""
-    py_state, np_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
-    random.seed(seed)
-    np.random.seed(seed % (1 << 32))
-    torch.manual_seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-        torch.set_rng_state(torch_state)
-
-
 class SeededDataset(Dataset):
-    """Wraps a map-style dataset so that ``ds[(index, seed)]`` runs ``base[index]`` under
-    :func:`seeded_rngs` (``seed``). A plain ``ds[index]`` is passed through unchanged. Transforms
-    that draw from the global RNGs (or from generators created from them) become deterministic.
+    """``ds[(index, sample_seed)]``: row ``index`` of ``rows`` through ``transform``, with the seed as data.
+
+    ``rows`` is map-style and gives raw rows (dicts of columns, e.g. a ``datasets.Dataset`` of
+    ``path``/``label``/``sample_index`` without a transform); ``transform`` is a batch transform such
+    as :class:`~mgm_hf.data.VideoTransform`. The row goes to ``transform`` as a batch of one with an
+    added ``sample_seed`` column, and the transformed row comes back. The keys are what
+    :class:`EpochSampler` yields.
     """
 
-    def __init__(self, base: Any) -> None:
-        self.base = base
+    def __init__(self, rows: Any, transform: Callable[[dict[str, list[Any]]], dict[str, list[Any]]]) -> None:
+        row_format = getattr(rows, "format", None)
+        if isinstance(row_format, dict) and row_format.get("type") is not None:
+            raise ValueError(
+                f"SeededDataset applies the transform itself, with each row's sample seed; give it the "
+                f"rows without a format or transform (this dataset has format {row_format['type']!r})."
+            )
+        self.rows = rows
+        self.transform = transform
 
     def __len__(self) -> int:
-        return len(self.base)
+        return len(self.rows)
 
-    def __getitem__(self, key: int | tuple[int, int]) -> Any:
-        if isinstance(key, tuple):
-            index, seed = key
-            with seeded_rngs(seed):
-                return self.base[index]
-        return self.base[key]
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise TypeError(f"SeededDataset takes (index, sample_seed) keys, as EpochSampler yields; got {key!r}.")
+        index, seed = key
+        batch = {column: [value] for column, value in self.rows[index].items()}
+        batch["sample_seed"] = [int(seed)]
+        return {column: values[0] for column, values in self.transform(batch).items()}
 
 
-__all__ = ["EpochSampler", "SeededDataset", "sample_seed", "seeded_rngs"]
+__all__ = ["EpochSampler", "SeededDataset", "sample_seed"]
