@@ -17,6 +17,7 @@ from .flow import (
     register_flow_backend,
 )
 from .flow_cache import MotionCache, video_motion_fields
+from .motion_options import MotionOptions
 from .motion_vectors import VECTOR_CODECS
 from .probe import VideoInfo, probe_video
 from .sampling import (
@@ -40,6 +41,7 @@ __all__ = [
     "VECTOR_CODECS",
     "Clip",
     "MotionCache",
+    "MotionOptions",
     "SyntheticVideo",
     "VideoInfo",
     "VideoReadError",

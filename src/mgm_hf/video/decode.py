@@ -13,7 +13,7 @@ has zero motion.
 Sources:
 
 - ``motion_vectors`` (h264, mpeg4, mpeg2video): per-frame fields from the decoder's vectors (see
-  :mod:`.motion_vectors`), chained over the frames between two samples (:func:`compose_steps`), on a
+  :mod:`.motion_vectors`), chained over the frames between two samples (:func:`motion_between_frames`), on a
   grid of ``mv_grid`` pixels: ``motion`` is ``(T, ceil(H / mv_grid), ceil(W / mv_grid), 2)``.
 - ``optical_flow``: the flow backend between the two sampled frames, full resolution ``(T, H, W, 2)``.
 - ``auto``: vectors when the codec has them, else ``fallback`` (optical flow by default; SSv2 is VP9).
@@ -35,7 +35,8 @@ from .errors import VideoReadError
 from .flow import FlowBackend, get_flow_backend
 from .flow_cache import MotionCache
 from .motion_ops import motion_between_frames
-from .motion_vectors import VECTOR_CODECS, MotionVectorTracker
+from .motion_options import MOTION_MODES, MotionOptions
+from .motion_vectors import VECTOR_CODECS, MotionVectorTracker, stream_needs_search
 from .probe import VideoInfo, open_video, open_video_with_info
 from .sampling import dense_indices, dense_view_indices, fit_to_length, random_start, segment_indices
 from .sampling import segment_view_indices as _segment_views
@@ -43,7 +44,6 @@ from .sampling import segment_view_indices as _segment_views
 __all__ = ["MOTION_MODES", "read_clip", "read_clips", "read_views"]
 
 logger = logging.getLogger(__name__)
-MOTION_MODES = ("auto", "motion_vectors", "optical_flow", "none")
 _LOGGED_SOURCES: set[str] = set()
 
 
@@ -92,7 +92,6 @@ def _decode(
     rgb_needed: set[int],
     tracker: MotionVectorTracker | None,
     thread_type: str,
-    allow_seek: bool = True,
 ) -> _Decoded:
     """Decodes from the keyframe before the first needed frame up to the last, keeping RGB copies of
     ``rgb_needed`` and feeding every frame to ``tracker``.
@@ -100,36 +99,58 @@ def _decode(
     The keyframe before the first wanted frame also bounds its references (closed GOPs), so the
     seek does not reach further back for the vector search. Frame indices come from the first
     frame's timestamp after a seek, then by counting; a seek that lands after the target, or a frame
-    without a timestamp, restarts the decode from the beginning.
+    without a timestamp, restarts the decode from the beginning of a fresh container.
     """
     needed = set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set())
+    lo = min(needed)
+    _configure(stream, tracker is not None, thread_type)
+    out = _decode_pass(path, container, stream, info, rgb_needed, tracker, seek=lo > 0)
+    if out is None:  # the seek overshot
+        fresh, fresh_stream = open_video(path)
+        try:
+            _configure(fresh_stream, tracker is not None, thread_type)
+            out = _decode_pass(path, fresh, fresh_stream, info, rgb_needed, tracker, seek=False)
+        finally:
+            fresh.close()
+    assert out is not None  # a decode from the start cannot overshoot
+    if tracker is not None:
+        tracker.finish()  # releases the frames it held
+    return out
+
+
+def _configure(stream: av.video.stream.VideoStream, vectors: bool, thread_type: str) -> None:
+    """Sets the decoder up before its first packet: vector export, and SLICE threading with it
+    (frame threading corrupts exported vectors)."""
+    if vectors:
+        stream.codec_context.options = {"flags2": "+export_mvs"}
+        if thread_type not in ("SLICE", "NONE"):
+            thread_type = "SLICE"
+    stream.thread_type = thread_type
+
+
+def _decode_pass(
+    path: str,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    info: VideoInfo,
+    rgb_needed: set[int],
+    tracker: MotionVectorTracker | None,
+    seek: bool,
+) -> _Decoded | None:
+    """One pass of :func:`_decode`; None when the seek landed after the first needed frame (nothing
+    was kept or fed then)."""
+    needed = set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set())
     lo, hi = min(needed), max(needed)
-    if allow_seek:
-        if tracker is not None:
-            stream.codec_context.options = {"flags2": "+export_mvs"}
-            if thread_type not in ("SLICE", "NONE"):
-                thread_type = "SLICE"  # frame threading corrupts exported vectors (DESIGN.md)
-        stream.thread_type = thread_type
-    seeked = allow_seek and lo > 0
-    if seeked:
+    if seek:
         container.seek(info.pts_of(lo), stream=stream, backward=True, any_frame=False)
     out = _Decoded()
     index = -1
     try:
         for frame in container.decode(stream):
-            if seeked and index < 0:
+            if seek and index < 0:
                 index = info.index_of(frame.pts) if frame.pts is not None else lo + 1
-                if index > lo:  # overshot (or unknown): decode a fresh container from the start
-                    fresh, fresh_stream = open_video(path)
-                    try:
-                        if tracker is not None:
-                            fresh_stream.codec_context.options = {"flags2": "+export_mvs"}
-                        fresh_stream.thread_type = thread_type
-                        return _decode(
-                            path, fresh, fresh_stream, info, rgb_needed, tracker, thread_type, False
-                        )
-                    finally:
-                        fresh.close()
+                if index > lo:
+                    return None
             else:
                 index += 1
             if index in rgb_needed and index not in out.rgb:
@@ -145,11 +166,9 @@ def _decode(
     return out
 
 
-def _resolve_mode(motion: str, fallback: str, codec: str, path: str) -> str:
-    if motion not in MOTION_MODES:
-        raise ValueError(f"motion must be one of {MOTION_MODES}, got {motion!r}.")
-    if fallback not in ("optical_flow", "none", "error"):
-        raise ValueError(f"fallback must be 'optical_flow', 'none' or 'error', got {fallback!r}.")
+def _resolve_mode(options: MotionOptions, codec: str, path: str) -> str:
+    """The motion source for this file: ``motion_vectors``, ``optical_flow`` or ``none``."""
+    motion, fallback = options.motion, options.fallback
     if motion == "auto":
         if codec in VECTOR_CODECS:
             return "motion_vectors"
@@ -171,16 +190,17 @@ def read_clips(
     path: str | Path,
     indices_list: Sequence[Sequence[int] | np.ndarray] | Callable[[VideoInfo], Sequence[np.ndarray]],
     *,
-    motion: str = "auto",
-    fallback: str = "optical_flow",
-    flow_method: str | FlowBackend = "dis",
+    motion: str | None = None,
+    fallback: str | None = None,
+    flow_method: str | FlowBackend | None = None,
     short_clip: str = "loop",
-    mv_grid: int = 8,
-    max_ref_distance: int = 8,
-    mv_reference: str = "search",
+    mv_grid: int | None = None,
+    max_ref_distance: int | None = None,
+    mv_reference: str | None = None,
     first_step: int | None = None,
-    thread_type: str = "SLICE",
+    thread_type: str | None = None,
     motion_cache: MotionCache | None = None,
+    motion_options: MotionOptions | None = None,
 ) -> list[Clip]:
     """Decodes several clips (e.g. the temporal views of multi-view testing) in one pass.
 
@@ -189,49 +209,45 @@ def read_clips(
         indices_list: one array of frame indices per clip (from :mod:`.sampling`), or a function of
             the :class:`VideoInfo` returning them (lets callers sample without opening the file
             twice); indices past the end are mapped back by ``short_clip``.
-        motion: ``"auto"``, ``"motion_vectors"``, ``"optical_flow"`` or ``"none"``.
-        fallback: what ``auto`` does without vectors: ``"optical_flow"``, ``"none"`` or ``"error"``.
-        flow_method: flow backend name (``"dis"``, ``"dis:medium"``, ``"farneback"``, ...) or object.
+        motion, fallback, flow_method, mv_grid, max_ref_distance, mv_reference, thread_type: the
+            fields of :class:`MotionOptions` (see there); each one given (not None) overrides
+            ``motion_options``. Defaults: ``"auto"``, ``"optical_flow"``, ``"dis"``, 8, 8,
+            ``"search"``, ``"SLICE"``.
         short_clip: ``"loop"`` or ``"repeat_last"`` for clips running past the end; the motion is
             still between the frames returned (a loop's jump back reads backward motion).
-        mv_grid: cell size (pixels) of motion-vector fields.
-        max_ref_distance: farthest reference frame tried when resolving vector distances.
-        mv_reference: ``"search"`` finds each vector's reference distance from the decoded pixels;
-            ``"adjacent"`` trusts every vector to span one frame (faster, exact only for streams
-            encoded with one reference and no B-frames, e.g. ``mgm-hf prepare --exact-motion``).
         first_step: frames between the frame before the clip and its first frame (default: the
             clip's own first step).
-        thread_type: PyAV decoder threading (forced to SLICE when exporting vectors).
         motion_cache: a :class:`MotionCache` with precomputed per-frame motion to use when it has
             this file (then only frames are decoded).
+        motion_options: a :class:`MotionOptions` (validated once, e.g. by
+            :class:`~mgm_hf.data.VideoTransform`).
 
     Returns:
         one :class:`Clip` per index array; raises :class:`VideoReadError` for unreadable files.
     """
+    options = MotionOptions.from_kwargs(
+        motion_options, motion=motion, fallback=fallback, flow_method=flow_method, mv_grid=mv_grid,
+        max_ref_distance=max_ref_distance, mv_reference=mv_reference, thread_type=thread_type,
+    )
     path = str(path)
     container, stream, info = open_video_with_info(path)
     try:
         if callable(indices_list):
             indices_list = indices_list(info)
         plans = [_plan(np.asarray(ix), info.num_frames, short_clip, first_step) for ix in indices_list]
-        mode = _resolve_mode(motion, fallback, info.codec, path)
+        mode = _resolve_mode(options, info.codec, path)
         cached = motion_cache.load(path) if (motion_cache is not None and mode != "none") else None
         if cached is not None:
-            return _clips_from_cache(path, container, stream, info, plans, cached, thread_type)
-        return _read_plans(
-            path,
-            container,
-            stream,
-            info,
-            plans,
-            mode,
-            motion,
-            flow_method,
-            mv_grid,
-            max_ref_distance,
-            thread_type,
-            mv_reference,
-        )
+            return _clips_from_cache(path, container, stream, info, plans, cached, options.thread_type)
+        clips = _read_plans(path, container, stream, info, plans, mode, options)
+        if clips is None:
+            # An all-intra stream under motion="auto": no vectors anywhere. Fall back instead of
+            # returning silent zeros; the codec was opened with vector export, so decode again
+            # from a fresh container.
+            container.close()
+            container, stream = open_video(path)
+            clips = _read_plans(path, container, stream, info, plans, options.fallback, options)
+        return clips
     except av.FFmpegError as err:  # e.g. a seek into a damaged index; the decode loop converts its own
         raise VideoReadError(path, f"reading failed (corrupt or truncated file): {err}") from err
     finally:
@@ -245,13 +261,10 @@ def _read_plans(
     info: VideoInfo,
     plans: list[_ViewPlan],
     mode: str,
-    motion: str,
-    flow_method: str | FlowBackend,
-    mv_grid: int,
-    max_ref_distance: int,
-    thread_type: str,
-    mv_reference: str = "search",
-) -> list[Clip]:
+    options: MotionOptions,
+) -> list[Clip] | None:
+    """The clips of ``plans`` with motion from ``mode`` (``motion_vectors``, ``optical_flow`` or
+    ``none``); None when vectors were wanted under ``motion="auto"`` and the stream has none."""
     rgb_needed = {int(i) for p in plans for i in p.indices}
     tracker = None
     if mode == "optical_flow":
@@ -264,12 +277,11 @@ def _read_plans(
             if a != b  # a jump back (a > b) is the forward chain from b to a, turned around
             for j in range(int(min(a, b)), min(int(max(a, b)) + 2, info.num_frames))
         }
-        if mv_reference not in ("search", "adjacent"):
-            raise ValueError(f"mv_reference must be 'search' or 'adjacent', got {mv_reference!r}.")
+        search = options.mv_reference == "search" and stream_needs_search(stream)
         tracker = MotionVectorTracker(
-            (info.height, info.width), wanted, mv_grid, max_ref_distance, search=mv_reference == "search"
+            (info.height, info.width), wanted, options.mv_grid, options.max_ref_distance, search=search
         )
-    decoded = _decode(path, container, stream, info, rgb_needed, tracker, thread_type)
+    decoded = _decode(path, container, stream, info, rgb_needed, tracker, options.thread_type)
     missing = sorted(rgb_needed - decoded.rgb.keys())
     if missing:
         raise VideoReadError(
@@ -277,35 +289,13 @@ def _read_plans(
             f"truncated or corrupt: the stream declares {info.num_frames} frames but frame {missing[0]} "
             f"could not be decoded (decoding stopped after frame {decoded.last_index})",
         )
-    if tracker is not None and not tracker.found_vectors and motion == "auto":
-        # An all-intra stream: no vectors anywhere, fall back instead of returning silent zeros. The
-        # codec is open with vector export, so decode again from a fresh container.
-        fresh, fresh_stream = open_video(path)
-        try:
-            return _read_plans(
-                path,
-                fresh,
-                fresh_stream,
-                info,
-                plans,
-                "optical_flow",
-                motion,
-                flow_method,
-                mv_grid,
-                max_ref_distance,
-                thread_type,
-            )
-        finally:
-            fresh.close()
-    if (
-        tracker is not None
-        and not tracker.found_vectors
-        and any((p.starts != p.indices).any() for p in plans)
-    ):
+    if tracker is not None and not tracker.found_vectors and any((p.starts != p.indices).any() for p in plans):
+        if options.motion == "auto" and options.fallback != "error":
+            return None
         raise VideoReadError(path, "no motion vectors in the decoded frames (all-intra stream?)")
     clips = []
-    fields = tracker.fields() if tracker is not None else None
-    backend = get_flow_backend(flow_method) if mode == "optical_flow" else None
+    fields = tracker.field_stack() if tracker is not None else None
+    backend = get_flow_backend(options.flow_method) if mode == "optical_flow" else None
     source = {"motion_vectors": "motion_vectors", "none": "none"}.get(
         mode
     ) or f"optical_flow:{_flow_name(backend)}"
@@ -314,7 +304,7 @@ def _read_plans(
         if mode == "none":
             motion_array = None
         elif fields is not None:
-            motion_array = _compose_plan(plan, fields, mv_grid, info)
+            motion_array = _compose_plan(plan, *fields, options.mv_grid, info)
         else:
             motion_array = _flow_plan(plan, decoded.rgb, backend)
         clips.append(Clip(frames, motion_array, source, plan.indices.copy(), info.fps, path))
@@ -331,13 +321,21 @@ def _grid_shape(info: VideoInfo, grid: int) -> tuple[int, int]:
     return -(-info.height // grid), -(-info.width // grid)
 
 
-def _compose_plan(plan: _ViewPlan, fields: dict[int, np.ndarray], grid: int, info: VideoInfo) -> np.ndarray:
-    """(T, h, w, 2): per-frame fields chained from ``starts[t]`` to ``indices[t]`` (a jump back is the
-    forward chain turned around, see :func:`motion_between_frames`)."""
-    zero = np.zeros((*_grid_shape(info, grid), 2), np.float32)
+def _compose_plan(
+    plan: _ViewPlan, order: list[int], fields: np.ndarray, grid: int, info: VideoInfo
+) -> np.ndarray:
+    """(T, h, w, 2): per-frame fields (of frames ``order``, ``(F, h, w, 2)``; others are zero) chained
+    from ``starts[t]`` to ``indices[t]`` (a jump back is the forward chain turned around, see
+    :func:`motion_between_frames`)."""
     lo = int(min(plan.starts.min(), plan.indices.min()))
     hi = int(max(plan.starts.max(), plan.indices.max()))
-    steps = np.stack([fields.get(j, zero) for j in range(lo, hi + 1)])
+    at = np.asarray(order, np.int64)
+    if at.size == hi - lo + 1 and at[0] == lo and at[-1] == hi:
+        steps = fields  # exactly this span (one clip): no copy
+    else:
+        steps = np.zeros((hi - lo + 1, *_grid_shape(info, grid), 2), np.float32)
+        inside = (at >= lo) & (at <= hi)
+        steps[at[inside] - lo] = fields[inside]
     return motion_between_frames(steps, plan.starts - lo, plan.indices - lo, grid)
 
 
@@ -395,7 +393,7 @@ def read_clip(
     start_frame: int | None = None,
     *,
     sampling: str = "dense",
-    motion: str = "auto",
+    motion: str | None = None,
     seed: int | None = None,
     generator: np.random.Generator | torch.Generator | None = None,
     **kwargs,
@@ -411,10 +409,12 @@ def read_clip(
             ``generator``). Ignored by ``sampling="segments"``.
         sampling: ``"dense"`` (``start, start + stride, ...``), ``"segments"`` (TSN: a random frame
             from each of T equal segments, SSv2 fine-tuning) or ``"segments_center"`` (their middles).
-        motion: ``"auto"``, ``"motion_vectors"``, ``"optical_flow"`` or ``"none"``.
+        motion: ``"auto"``, ``"motion_vectors"``, ``"optical_flow"`` or ``"none"`` (None: from
+            ``motion_options``, default ``"auto"``).
         seed, generator: randomness of the start / segment offsets.
-        **kwargs: passed to :func:`read_clips` (``fallback``, ``flow_method``, ``short_clip``,
-            ``mv_grid``, ``max_ref_distance``, ``thread_type``, ``motion_cache``).
+        **kwargs: passed to :func:`read_clips` (``motion_options``, ``fallback``, ``flow_method``,
+            ``short_clip``, ``mv_grid``, ``max_ref_distance``, ``mv_reference``, ``thread_type``,
+            ``motion_cache``).
 
     Returns:
         :class:`Clip` with ``frames`` uint8 ``(T, H, W, 3)``, ``motion`` float32 ``(T, h, w, 2)`` (or
@@ -449,7 +449,7 @@ def read_views(
     num_views: int = 5,
     *,
     sampling: str = "dense",
-    motion: str = "auto",
+    motion: str | None = None,
     **kwargs,
 ) -> list[Clip]:
     """The temporal views of multi-view testing, decoded in one pass (spatial crops are transforms).
