@@ -60,7 +60,8 @@ class VideoTransform:
         num_frames: T, frames per clip.
         frame_stride: distance between sampled frames (4 for K400, 2 for SSv2 in the papers).
         motion: what :func:`~mgm_hf.video.read_clip` returns as motion: ``"auto"`` (motion vectors,
-            else optical flow), ``"motion_vectors"``, ``"optical_flow"``, ``"none"``.
+            else optical flow), ``"motion_vectors"``, ``"optical_flow"``, ``"none"`` (None: from
+            ``motion_options``, default ``"auto"``).
         sampling: ``"dense"`` (``num_frames`` frames ``frame_stride`` apart from a random start,
             pretraining), ``"segments"`` (TSN: one random frame from each of ``num_frames`` equal
             segments, SSv2 fine-tuning) or ``"segments_center"`` (segment middles, testing).
@@ -80,7 +81,11 @@ class VideoTransform:
             dict): each row gets its mask(s) ``bool_masked_pos`` (L,) or (V, L), made from the row's
             own generator (see the module docstring), which :class:`~mgm_hf.data.VideoCollator`
             stacks. None (default): no masks (fine-tuning, testing, or a model that makes its own).
-        read_kwargs: more keyword arguments for ``read_clip`` (e.g. ``flow_method``).
+        read_kwargs: more keyword arguments for ``read_clip`` (e.g. ``short_clip``); the fields of
+            :class:`~mgm_hf.video.MotionOptions` given here (``flow_method``, ``mv_grid``, ...) join
+            ``motion_options``.
+        motion_options: a :class:`~mgm_hf.video.MotionOptions`; validated once, here (in the parent
+            process, before DataLoader workers fork), and passed to the built-in readers.
         reader: the clip reader, ``reader(path, num_frames=, frame_stride=, sampling=, motion=,
             seed=, **read_kwargs) -> Clip``; defaults to :func:`mgm_hf.video.read_clip` (not used
             with test views, which call :func:`~mgm_hf.video.read_views`). It must raise
@@ -108,7 +113,7 @@ class VideoTransform:
         num_frames: int = 16,
         frame_stride: int = 4,
         sampling: str = "dense",
-        motion: str = "auto",
+        motion: str | None = None,
         num_temporal_views: int = 1,
         test_views: bool = False,
         num_repeats: int = 1,
@@ -116,6 +121,7 @@ class VideoTransform:
         min_attempts: int = 20,
         masking: Any = None,
         read_kwargs: dict[str, Any] | None = None,
+        motion_options: Any = None,
         reader: Callable[..., Any] | None = None,
     ) -> None:
         if num_repeats < 1 or num_temporal_views < 1:
@@ -129,10 +135,15 @@ class VideoTransform:
         self.num_frames = int(num_frames)
         self.frame_stride = int(frame_stride)
         self.sampling = sampling
-        self.motion = motion
         self.num_temporal_views = int(num_temporal_views)
         self.num_repeats = int(num_repeats)
         self.read_kwargs = dict(read_kwargs or {})
+        from mgm_hf.video import MotionOptions
+
+        self._motion_kwargs = {k: self.read_kwargs.pop(k) for k in list(self.read_kwargs)
+                               if k in MotionOptions.field_names()}
+        self.motion_options = MotionOptions.from_kwargs(motion_options, motion=motion, **self._motion_kwargs)
+        self.motion = self.motion_options.motion
         self.reader = reader
         self.masking = _masking_strategy(masking)
         self.failures = FailureTracker(max_failure_rate, min_attempts)
@@ -147,17 +158,20 @@ class VideoTransform:
 
             return read_views(
                 path, self.num_frames, self.frame_stride, self.num_temporal_views,
-                sampling="dense" if self.sampling == "dense" else "segments", motion=self.motion,
-                **self.read_kwargs,
+                sampling="dense" if self.sampling == "dense" else "segments",
+                motion_options=self.motion_options, **self.read_kwargs,
             )
         reader = self.reader
+        motion = {"motion": self.motion, **self._motion_kwargs}  # a custom reader: the keywords as given
         if reader is None:
             from mgm_hf.video import read_clip as reader
+
+            motion = {"motion_options": self.motion_options}
         seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
         return [
             reader(
                 path, num_frames=self.num_frames, frame_stride=self.frame_stride, sampling=self.sampling,
-                motion=self.motion, seed=seed, **self.read_kwargs,
+                seed=seed, **motion, **self.read_kwargs,
             )
         ]
 
