@@ -38,6 +38,7 @@ from .motion_ops import motion_between_frames
 from .motion_options import MOTION_MODES, MotionOptions
 from .motion_vectors import VECTOR_CODECS, MotionVectorTracker, stream_needs_search
 from .probe import VideoInfo, open_video, open_video_with_info
+from .rgb import RGBConverter
 from .sampling import dense_indices, dense_view_indices, fit_to_length, random_start, segment_indices
 from .sampling import segment_view_indices as _segment_views
 
@@ -94,7 +95,7 @@ def _decode(
     thread_type: str,
 ) -> _Decoded:
     """Decodes from the keyframe before the first needed frame up to the last, keeping RGB copies of
-    ``rgb_needed`` and feeding every frame to ``tracker``.
+    ``rgb_needed`` (one shared converter) and feeding every frame to ``tracker``.
 
     The keyframe before the first wanted frame also bounds its references (closed GOPs), so the
     seek does not reach further back for the vector search. Frame indices come from the first
@@ -144,6 +145,7 @@ def _decode_pass(
     if seek:
         container.seek(info.pts_of(lo), stream=stream, backward=True, any_frame=False)
     out = _Decoded()
+    rgb = RGBConverter()
     index = -1
     try:
         for frame in container.decode(stream):
@@ -154,7 +156,7 @@ def _decode_pass(
             else:
                 index += 1
             if index in rgb_needed and index not in out.rgb:
-                out.rgb[index] = frame.to_ndarray(format="rgb24")
+                out.rgb[index] = rgb(frame)
             if tracker is not None:
                 tracker.push(index, frame)
             if index >= hi and (tracker is None or tracker.idle):

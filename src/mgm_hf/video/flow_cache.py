@@ -20,6 +20,7 @@ import numpy as np
 from .flow import get_flow_backend
 from .motion_vectors import VECTOR_CODECS, MotionVectorTracker, stream_needs_search
 from .probe import open_video_with_info
+from .rgb import RGBConverter
 
 __all__ = ["MotionCache", "video_motion_fields"]
 
@@ -62,8 +63,9 @@ def video_motion_fields(
         backend = get_flow_backend(flow_method)
         out_list: list[np.ndarray] = []
         prev = None
+        to_rgb = RGBConverter()
         for frame in container.decode(stream):
-            rgb = frame.to_ndarray(format="rgb24")
+            rgb = to_rgb(frame)
             full = np.zeros((*rgb.shape[:2], 2), np.float32) if prev is None else backend(prev, rgb)
             out_list.append(_pool(full, grid))
             prev = rgb
