@@ -1,6 +1,6 @@
 """Fidelity dataset v3, one scene: a panning camera, one labelled actor, 1–2 distractors.
 
-A scene is rendered with exact, integer per-pixel motion (DESIGN.md convention: ``motion[t, y, x]``
+A scene is rendered with exact, integer per-pixel motion (mgm_hf's convention: ``motion[t, y, x]``
 = how far the content at (x, y) of frame t moved since frame t-1):
 
 * **Camera.** The background is a textured canvas larger than the frame (a colour ramp plus a

@@ -10,7 +10,7 @@ step. Each preset runs in its own subprocess (so its peak memory is its own); in
 strategies take turns over several rounds, so drift in machine load hits them all alike. Reported:
 median wall and process-CPU seconds per step, the CPU seconds spent fetching the batch (decode,
 motion, transforms, mask), and the ratio of CPU time to tube's (CPU time is steadier than wall time
-on a shared machine). DESIGN.md's budget: motion-guided ≤ 1.05× tube per step.
+on a shared machine). Target: motion-guided ≤ 1.05× tube per step.
 """
 
 from __future__ import annotations

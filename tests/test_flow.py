@@ -1,5 +1,5 @@
 """Optical-flow backends recover a known translation with the sign and pixel placement of the
-DESIGN.md convention: ``motion[t]`` lives at frame t's pixels and points along the motion."""
+motion convention: ``motion[t]`` lives at frame t's pixels and points along the motion."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def videos(tmp_path_factory):
         velocity=(3.0, 1.0),
         start=(4, 20),
     )
-    # x264 defaults (3 B-frames, b-pyramid, 3 refs): references several frames away (DESIGN.md).
+    # x264 defaults (3 B-frames, b-pyramid, 3 refs): references several frames away, even for P-frames.
     defaults = write_moving_square_video(
         root / "defaults.mp4",
         options={"g": "10", "threads": "1"},

@@ -28,7 +28,8 @@ class EncodeSettings:
         gop_seconds: keyframe interval in seconds (``g = round(gop_seconds * fps)``).
         bframes: B-frames between references (``bf``); ignored with ``exact_motion``.
         exact_motion: one reference frame and no B-frames, so each frame's vectors point at the
-            previous frame (exact per-frame motion, the CoViAR trick; DESIGN.md).
+            previous frame (exact per-frame motion, as CoViAR did with MPEG-4; FFmpeg exports a vector's
+            direction, not its reference distance, which x264's defaults make 1, 2 or more frames).
         crf: x264 constant rate factor (quality; lower is better).
         preset: x264 speed preset.
         short_side: resize so the shorter side has this many pixels (None keeps the size).

@@ -8,7 +8,7 @@ that content sits on a visible token, and copies it from there. Pixels with no v
 anywhere fall back to the clip's mean visible colour. The lower its error on masked tokens, the more
 the mask leaks.
 
-Tracking uses only DESIGN.md's direct convention, ``motion[t](q)`` = displacement of the content at
+Tracking uses only the direct motion convention, ``motion[t](q)`` = displacement of the content at
 q of frame t since frame t-1, chained backwards ``p_{k-1} = p_k - motion[k](p_k)``:
 
 * an earlier source s < t: the pixel's own track back to s; the value is sampled there (bilinear);
@@ -115,7 +115,7 @@ def copy_from_visible(
 
     Args:
         frames: (B, T, C, H, W) float pixels (e.g. in [0, 1]).
-        motion: (B, T, h_m, w_m, 2) in pixels, DESIGN.md's convention, on any grid (resampled to
+        motion: (B, T, h_m, w_m, 2) ``(dx, dy)`` in pixels since frame t-1, on any grid (resampled to
             pixels by nearest neighbour).
         mask: (B, L) bool, True = masked.
         geometry: the token geometry of ``frames``.

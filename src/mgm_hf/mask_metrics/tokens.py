@@ -60,7 +60,7 @@ def token_motion_energy(motion: torch.Tensor, geometry: MaskGeometry) -> torch.T
     """Motion energy per token: the sum over the token's pixels of ``|motion|² = dx² + dy²``.
 
     Args:
-        motion: (B, T, h_m, w_m, 2) in pixels (DESIGN.md convention), on any grid; each motion cell
+        motion: (B, T, h_m, w_m, 2) ``(dx, dy)`` in pixels since frame t-1, on any grid; each motion cell
             stands for all the pixels it covers.
         geometry: the token geometry (T must equal ``geometry.num_frames``).
 

@@ -1,6 +1,6 @@
 """Motion on any grid: resampling, cell positions, magnitudes and per-tubelet aggregation.
 
-Motion follows DESIGN.md's convention: ``motion[b, t, y, x] = (dx, dy)``, the displacement in
+Motion convention: ``motion[b, t, y, x] = (dx, dy)``, the displacement in
 pixels of the full (H, W) frame of the content at cell (x, y) of sampled frame t since frame t-1.
 It may come on any grid h_m × w_m: the 8-px motion-vector grid (28 × 28 for 224 px), full-resolution
 optical flow (224 × 224), or anything else. A cell ``(i, j)`` of an h_m × w_m grid covers the pixel

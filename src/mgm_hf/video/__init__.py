@@ -1,7 +1,10 @@
 """Video decoding with motion (motion vectors or optical flow), clip sampling and test videos.
 
-``read_clip`` decodes a clip and its motion in one PyAV pass; motion follows the DESIGN.md
-convention (``motion[t]`` = how far the content of sampled frame t moved since sampled frame t-1).
+``read_clip`` decodes a clip and its motion in one PyAV pass. Motion convention, everywhere in
+mgm_hf: ``motion[t, y, x] = (dx, dy)`` = how far, in pixels of the frame, the content at (x, y) of
+sampled frame t moved since sampled frame t-1 (for t = 0 since the frame one step before the clip,
+zero when nothing precedes it); resizing scales it, a horizontal flip negates dx, cropping shifts
+nothing.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ class Clip:
     Attributes:
         frames: uint8 ``(T, H, W, 3)`` RGB frames.
         motion: float32 ``(T, h, w, 2)`` motion ``(dx, dy)`` in pixels of the frame, following the
-            convention of DESIGN.md (how far the content at (x, y) of sampled frame t moved since
+            motion convention (how far the content at (x, y) of sampled frame t moved since
             sampled frame t-1), or ``None`` when no motion was asked for. ``h, w`` may be a
             coarser grid than ``H, W`` (e.g. one value per 8×8 block for motion vectors); the
             values are still in full-resolution pixels.

@@ -1,6 +1,6 @@
 """``read_clip``: one PyAV decode pass giving frames and motion (motion vectors or optical flow).
 
-Motion follows DESIGN.md: ``motion[t]`` is how far the content at (x, y) of sampled frame t moved
+Motion convention: ``motion[t]`` is how far the content at (x, y) of sampled frame t moved
 since sampled frame t-1, accumulated over the stride. For t = 0 it is the motion since the frame one
 step before the clip (``max(index[0] - step, 0)``; zero when the clip starts at frame 0).
 

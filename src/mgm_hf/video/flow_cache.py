@@ -51,7 +51,7 @@ def video_motion_fields(
         n = info.num_frames
         if use_vectors:
             stream.codec_context.options = {"flags2": "+export_mvs"}
-            stream.thread_type = "SLICE"  # frame threading corrupts vectors (DESIGN.md)
+            stream.thread_type = "SLICE"  # FRAME/AUTO threading changes B-frame vectors from run to run
             tracker = MotionVectorTracker((info.height, info.width), range(n), grid, max_ref_distance,
                                           search=stream_needs_search(stream))
             for index, frame in enumerate(container.decode(stream)):

@@ -205,7 +205,7 @@ def smooth_moving_square_frames(
 def moving_square_motion(
     positions: np.ndarray, size: tuple[int, int], square_size: int, first: str = "zero"
 ) -> np.ndarray:
-    """Ground-truth motion (DESIGN.md convention) of :func:`moving_square_frames`.
+    """Ground-truth motion (``motion[t, y, x] = (dx, dy)`` since frame t-1) of :func:`moving_square_frames`.
 
     ``motion[t, y, x]`` is the square's displacement ``positions[t] - positions[t-1]`` on the pixels
     the square covers in frame t, zero elsewhere (the background is static). ``first="zero"`` gives

@@ -2,7 +2,7 @@
 known reference distances into a dense per-frame field, fill gaps across frames, chain fields over
 the stride.
 
-Motion of a block (DESIGN convention, ``motion[t]`` = how far the content moved since frame t-1):
+Motion of a block (``motion[t]`` = how far the content moved since frame t-1, in pixels):
 FFmpeg exports, per inter block, its centre ``dst`` and ``d = src - dst`` = ``motion / motion_scale``
 to the matching block of a reference frame. For a past reference k frames back the content came from
 ``dst + d``: it moved ``-d / k`` per frame; for a future one it goes to ``dst + d``: ``+d / k``.

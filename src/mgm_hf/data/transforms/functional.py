@@ -1,6 +1,8 @@
 """Pure joint transforms: every function takes ``frames`` and ``motion`` and returns both, changed
-consistently, so that motion keeps the DESIGN.md convention (``motion[t, y, x] = (dx, dy)`` in pixels
-of the frame it belongs to, on any grid ``h × w`` covering the whole frame).
+consistently, so that motion keeps its convention (``motion[t, y, x] = (dx, dy)``: how far the content
+at (x, y) of sampled frame t moved since sampled frame t−1, in pixels of the frame it belongs to, on
+any grid ``h × w`` covering the whole frame; resizing scales it, a horizontal flip negates dx,
+cropping shifts nothing).
 
 Frames are a tensor (or numpy array) in either layout:
 
