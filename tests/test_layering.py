@@ -123,3 +123,14 @@ def test_no_example_script_shadows_an_installed_package(script: str) -> None:
     assert importlib.util.find_spec(stem) is None, f"examples/{script} shadows the installed module {stem!r}"
     distributions = {_normalise(d.metadata["Name"]) for d in importlib.metadata.distributions() if d.metadata["Name"]}
     assert _normalise(stem) not in distributions, f"examples/{script} has the name of the distribution {stem!r}"
+
+
+def test_nothing_cites_a_design_document_outside_the_repository() -> None:
+    """Code, tests, scripts and README state their facts (or cite a paper) instead of pointing at a
+    design file that ships nowhere (the remote-code model files included)."""
+    name = "DESIGN" + ".md"
+    files = [ROOT / "README.md", *[p for d in ("src", "tests", "examples", "benchmarks") for p in (ROOT / d).rglob("*")
+                                   if p.suffix in (".py", ".md", ".yaml")]]
+    assert not (ROOT / name).exists()
+    citing = [str(p.relative_to(ROOT)) for p in files if name in p.read_text(encoding="utf-8", errors="replace")]
+    assert not citing, citing
