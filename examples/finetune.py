@@ -29,7 +29,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from mgm_hf.data import VideoTransform, class_names, finetune_transform, resolve_dataset, video_dataset
-from mgm_hf.hub import save_image_processor
+from mgm_hf.hub import check_push_args, push_run_to_hub, record_frame_sampling, save_run_files
 from mgm_hf.models.transfer import classifier_from_pretrained
 from mgm_hf.training.classifier_eval import evaluate_classifier
 from mgm_hf.training.data import eval_view_loader, eval_view_transform, seeded_loader
@@ -40,6 +40,7 @@ from mgm_hf.training.runtime.accelerator import append_train_log, build_accelera
 from mgm_hf.training.runtime.args import (
     add_checkpoint_args,
     add_data_args,
+    add_hub_args,
     add_optim_args,
     add_run_args,
     builtin_spec_from_args,
@@ -78,11 +79,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_optim_args(parser, base_lr=None, betas=(0.9, 0.999), warmup_epochs=None, epochs=None)
     add_run_args(parser, output_dir="outputs/finetune")
     add_checkpoint_args(parser)
+    add_hub_args(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    check_push_args(args.push_to_hub, args.hub_model_id)  # before any training
     accelerator = build_accelerator(args)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(args.seed)
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes = {k: v for k, v in (("image_size", args.image_size), ("num_frames", args.num_frames)) if v}
     with explain_missing_model(args.model_name_or_path):
         model = classifier_from_pretrained(args.model_name_or_path, id2label, **sizes)  # sin-cos positions: any size
+    record_frame_sampling(model.config, args.frame_stride)  # saved in config.json, read by the pipeline
     add_drop_path(model.videomae.encoder.layer, args.drop_path)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -143,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = run_settings(args, config, **plan.schedule())
     start = start_point(accelerator, checkpoint, settings, args.output_dir)
     step = start.step
+    if accelerator.is_main_process:
+        save_run_files(args.output_dir, vars(args))
     start_trackers(accelerator, "mgm_finetune", args, start_step=step)
     logger.info("%d train / %d validation videos, %d classes; lr %.3g (batch %d), %d steps",
                 len(train_set), len(val_set), len(id2label), lr, plan.total_batch_size, plan.max_steps)
@@ -191,27 +197,36 @@ def main(argv: list[str] | None = None) -> None:
     progress.close()
     unwrapped = save_final_model(accelerator, model, args.output_dir)
     if accelerator.is_main_process:
-        save_image_processor(args.output_dir, unwrapped.config)
         Path(args.output_dir, "eval_results.json").write_text(
             json.dumps({"validation": metrics, "steps": step}, indent=2))
+        results = {"validation": metrics, "train_steps": step, "total_batch_size": plan.total_batch_size}
+        if start.checkpoint is not None:
+            results["resumed_from_step"] = start.step
+        save_run_files(args.output_dir, vars(args), results=results, config=unwrapped.config,
+                       kind="video-classification")
+        url = push_run_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private) if args.push_to_hub else None
         print(f"validation top1 {metrics.get('top1', float('nan')):.4f} top5 {metrics.get('top5', float('nan')):.4f} "
               f"({int(metrics.get('num_videos', 0))} videos, 1 view)")
-        print(_closing_report(args))
+        print(_closing_report(args, url))
     accelerator.end_training()
 
 
-def _closing_report(args: argparse.Namespace) -> str:
+def _closing_report(args: argparse.Namespace, hub_url: str | None) -> str:
     views = "ssv2" if args.dataset_name in (None, "builtin", "ssv2") else "k400"
     steps = [command("multiview_eval.py", "--model_name_or_path", args.output_dir, "--output_dir",
                      sibling_folder(args.output_dir, "multiview_eval"), "--views", views, *data_arguments(args))]
-    return outputs_report("Fine-tuning finished", args.output_dir, {
+    report = outputs_report("Fine-tuning finished", args.output_dir, {
         "model.safetensors": "classifier weights (VideoMAEForVideoClassification.from_pretrained)",
-        "config.json": "classifier config with the class names",
+        "config.json": "classifier config with the class names and the frame stride",
         "preprocessor_config.json": "VideoMAEImageProcessor for this input size",
+        "README.md": "model card with this run's numbers (model-index)",
         "eval_results.json": "validation top-1/top-5 (one view per video)",
+        "all_results.json": "validation numbers, steps, batch size",
+        "training_args.json": "every argument of this run",
         "train_log.jsonl": "loss per logged step",
         "logs": "tracker logs (tensorboard --logdir)",
     }, steps)
+    return report + (f"\nUploaded to the Hub: {hub_url}" if hub_url else "")
 
 
 if __name__ == "__main__":

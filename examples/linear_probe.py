@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
+from safetensors.torch import save_file
 
 from mgm_hf import MGMVideoMAE
 from mgm_hf.data import class_names, resolve_dataset, video_dataset
@@ -32,6 +33,7 @@ from mgm_hf.training.runtime.output_dir import prepare_output_dir
 from mgm_hf.training.runtime.summary import command, data_arguments, outputs_report, sibling_folder
 
 logger = get_logger(__name__)
+HEAD_FILE = "linear_head.safetensors"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,13 +83,21 @@ def train_head(features: torch.Tensor, labels: torch.Tensor, num_classes: int, a
     return head.eval()
 
 
+def save_head(head: torch.nn.Module, path: Path, *, encoder: str, labels: list[str]) -> None:
+    """The head's state_dict as safetensors (``0.*``: the BatchNorm statistics, ``1.*``: the linear
+    layer, as in ``train_head``'s ``Sequential``); the metadata names the encoder and the classes."""
+    metadata = {"encoder": str(encoder), "id2label": json.dumps(dict(enumerate(labels))),
+                "features": "mean-pooled last hidden state of the frozen encoder (no mask)"}
+    save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(path), metadata=metadata)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     accelerator = build_accelerator(args)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(args.seed)
     prepare_output_dir(accelerator, args.output_dir, overwrite=args.overwrite_output_dir,
-                       writes=("probe_results.json", "linear_head.pt"))
+                       writes=("probe_results.json", HEAD_FILE))
 
     overrides = {"num_frames": args.num_frames} if args.num_frames else {}
     with explain_missing_model(args.model_name_or_path):
@@ -109,17 +119,18 @@ def main(argv: list[str] | None = None) -> None:
     val_x, val_y = extract(accelerator, encoder, val_loader)
     logger.info("Features: train %s, validation %s", tuple(train_x.shape), tuple(val_x.shape))
 
-    head = train_head(train_x, train_y, len(class_names(train_set)), args)
+    labels = class_names(train_set)
+    head = train_head(train_x, train_y, len(labels), args)
     with torch.no_grad():
         results = {"train": topk_accuracy(head(train_x), train_y), "validation": topk_accuracy(head(val_x), val_y)}
     if accelerator.is_main_process:
         (Path(args.output_dir) / "probe_results.json").write_text(json.dumps(results, indent=2))
-        torch.save(head.state_dict(), Path(args.output_dir) / "linear_head.pt")
+        save_head(head, Path(args.output_dir) / HEAD_FILE, encoder=args.model_name_or_path, labels=labels)
         print(f"linear probe validation top1 {results['validation']['top1']:.4f} "
               f"top5 {results['validation']['top5']:.4f} (train top1 {results['train']['top1']:.4f})")
         print(outputs_report("Linear probe finished", args.output_dir, {
             "probe_results.json": "train and validation top-1/top-5",
-            "linear_head.pt": "the linear head's state_dict (on BatchNorm-standardised mean-pooled features)",
+            HEAD_FILE: "the head's weights: BatchNorm (standardises the mean-pooled features) + linear",
         }, [command("finetune.py", "--model_name_or_path", args.model_name_or_path, "--output_dir",
                     sibling_folder(args.model_name_or_path, "finetune"), *data_arguments(args))
             + "   # full fine-tuning of the same encoder"]))

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
 from mgm_hf.data import VideoTransform, pretrain_transform, resolve_dataset, video_dataset
-from mgm_hf.hub import push_run_to_hub, save_run_files
+from mgm_hf.hub import check_push_args, push_run_to_hub, save_run_files
 from mgm_hf.masking import available_masking_strategies, build_masking_strategy
 from mgm_hf.training.data import seeded_loader
 from mgm_hf.training.recipe.optim import build_adamw, param_groups, peak_learning_rate
@@ -105,6 +105,7 @@ def build_config(args: argparse.Namespace) -> MGMVideoMAEConfig:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    check_push_args(args.push_to_hub, args.hub_model_id)  # before hours of training
     accelerator = build_accelerator(args)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logger.info(accelerator.state, main_process_only=False)
@@ -235,8 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         save_run_files(args.output_dir, vars(args), results=results, config=unwrapped.config)
         url = None
         if args.push_to_hub:
-            url = push_run_to_hub(args.output_dir, args.hub_model_id, template=args.hub_card_template,
-                                  private=args.hub_private)
+            url = push_run_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)
         print(_closing_report(args, url))
     accelerator.end_training()
 

@@ -130,7 +130,7 @@ def test_run_card_template_is_package_data() -> None:
 
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
-    template = resources.files("mgm_hf.hub").joinpath("templates", "model_card.md")
+    template = resources.files("mgm_hf.hub").joinpath("templates", "pretrained_model.md")
     assert template.is_file() and "${masking_name}" in template.read_text(encoding="utf-8")
     assert find_template(None) == template  # the default card needs no checkout
     # ... and setuptools ships it: the package-data glob matches the file.

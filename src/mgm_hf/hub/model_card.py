@@ -1,31 +1,32 @@
-"""Model cards rendered from templates with a run's real numbers.
+"""Model cards from templates, through ``huggingface_hub``'s ``ModelCard`` / ``ModelCardData``.
 
-The generic run template ships with the package (``mgm_hf/hub/templates/model_card.md``, read
-with :mod:`importlib.resources`, so pushing works from an installed mgm_hf); the release cards live in
-the checkout's ``model_cards/``.
+A template is itself a card: metadata between ``---`` lines (parsed by ``huggingface_hub``; it may be
+empty) and a Markdown body with ``${name}`` placeholders (:class:`string.Template`). The generic
+templates ship with the package (``mgm_hf/hub/templates/``, read with :mod:`importlib.resources`, so
+pushing works from an installed mgm_hf); the release cards live in the checkout's ``model_cards/``.
 
-A template is a normal card (YAML metadata between ``---`` lines, then Markdown) whose body may use
-``${name}`` placeholders (:class:`string.Template`). Rendering fills every placeholder (a missing
-value raises, so no card goes out with a hole in it), merges run-specific metadata (tags, datasets)
-into the YAML, and validates the result with ``huggingface_hub.ModelCard``.
+:func:`render_card` fills every placeholder (a missing value raises, so no card goes out with a hole
+in it) and merges the run's :class:`~huggingface_hub.ModelCardData` into the template's: list fields
+(``tags``, ``datasets``) are joined, ``eval_results`` (the ``model-index``) appended, and a scalar the
+template sets is kept (a release card's ``license`` and name); the run sets the rest.
 """
 
 from __future__ import annotations
 
-import json
 import string
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-from huggingface_hub import ModelCard
+from huggingface_hub import ModelCard, ModelCardData
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 MODEL_CARDS_DIR = Path(__file__).resolve().parents[3] / "model_cards"  # exists in a checkout only
-DEFAULT_TEMPLATE = "model_card.md"
+PRETRAINED_TEMPLATE = "pretrained_model.md"
+CLASSIFIER_TEMPLATE = "video_classifier.md"
+_LIST_FIELDS = ("tags", "datasets", "metrics", "language")
 
 
 def package_templates() -> Traversable:
@@ -33,10 +34,10 @@ def package_templates() -> Traversable:
     return resources.files("mgm_hf.hub").joinpath("templates")
 
 
-def find_template(name: str | Path | None) -> Path | Traversable:
-    """``None`` -> the generic run template (package data); otherwise a path, a packaged template's
-    name, or a release name (``mgm-vitb-ssv2``) from the checkout's ``model_cards/``."""
-    name = str(name or DEFAULT_TEMPLATE)
+def find_template(name: str | Path | None, default: str = PRETRAINED_TEMPLATE) -> Path | Traversable:
+    """``None`` -> ``default`` (package data); otherwise a path, a packaged template's name, or a
+    release name (``mgm-vitb-ssv2``) from the checkout's ``model_cards/``."""
+    name = str(name or default)
     path = Path(name)
     if path.is_file():
         return path
@@ -49,64 +50,47 @@ def find_template(name: str | Path | None) -> Path | Traversable:
     )
 
 
-def split_card(text: str) -> tuple[dict[str, Any], str]:
-    """``(metadata, body)`` of a card with YAML front matter."""
-    if not text.startswith("---\n"):
-        raise ValueError("A model card must start with YAML metadata between '---' lines.")
-    header, body = text[4:].split("\n---\n", 1)
-    return yaml.safe_load(header) or {}, body
-
-
 def render_card(
-    template: str | Path | None, values: dict[str, Any], extra_metadata: dict[str, Any] | None = None
-) -> str:
-    """Fills the placeholders of ``template`` (see :func:`find_template`) from ``values`` and merges
-    ``extra_metadata`` (lists are extended, scalars set only where the template has none)."""
-    metadata, body = split_card(find_template(template).read_text(encoding="utf-8"))
-    for key, value in (extra_metadata or {}).items():
-        if isinstance(value, list):
-            metadata[key] = list(dict.fromkeys([*metadata.get(key, []), *value]))
-        else:
-            metadata.setdefault(key, value)
-    body = string.Template(body).substitute({k: _fmt(v) for k, v in values.items()})
-    text = "---\n" + yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True) + "---\n" + body
-    ModelCard(text)  # validates the metadata block
-    return text
+    template: str | Path | None,
+    values: dict[str, Any],
+    metadata: ModelCardData | None = None,
+    default: str = PRETRAINED_TEMPLATE,
+) -> ModelCard:
+    """The card of ``template`` (see :func:`find_template`) with its placeholders filled from
+    ``values`` and ``metadata`` merged into its own (module docstring)."""
+    card = ModelCard(find_template(template, default).read_text(encoding="utf-8"))
+    merge_card_data(card.data, metadata or ModelCardData())
+    card.text = string.Template(card.text).substitute({k: format_value(v) for k, v in values.items()})
+    return ModelCard(str(card))  # parsed again: what is saved is what a reader gets
 
 
-def run_values(args: dict[str, Any], results: dict[str, Any], config: Any) -> dict[str, Any]:
-    """Placeholder values for a pretraining run: command line, masking, sizes, measured numbers."""
-    masking = dict(getattr(config, "masking", {}) or {})
-    return {
-        "masking_name": masking.get("name", "?"),
-        "masking_json": json.dumps(masking, sort_keys=True),
-        "mask_ratio": masking.get("mask_ratio", "?"),
-        "image_size": getattr(config, "image_size", "?"),
-        "num_frames": getattr(config, "num_frames", "?"),
-        "patch_size": getattr(config, "patch_size", "?"),
-        "tubelet_size": getattr(config, "tubelet_size", "?"),
-        "hidden_size": getattr(config, "hidden_size", "?"),
-        "num_hidden_layers": getattr(config, "num_hidden_layers", "?"),
-        "dataset": args.get("dataset_name") or "built-in motion dataset (mgm_hf.data.builtin_motion)",
-        "results_table": "\n".join(f"| {k} | {_fmt(v)} |" for k, v in sorted(results.items())) or "| - | - |",
-        "arguments_json": json.dumps({k: v for k, v in sorted(args.items()) if _jsonable(v)}, indent=1),
-        "command": args.get("_command", "accelerate launch examples/pretrain.py"),
-    }
+def merge_card_data(data: ModelCardData, run: ModelCardData) -> None:
+    """Merges ``run`` into the template's ``data`` in place (rules in the module docstring)."""
+    for key, value in run.to_dict().items():
+        if key in ("model-index", "model_name"):
+            continue  # eval_results and their model name, below
+        if key in _LIST_FIELDS:
+            joined = [*_as_list(data.get(key)), *_as_list(value)]
+            data[key] = list(dict.fromkeys(joined)) or None
+        elif data.get(key) is None:
+            data[key] = value
+    if run.eval_results:
+        data.eval_results = [*(data.eval_results or []), *run.eval_results]
+        data.model_name = data.model_name or run.model_name
 
 
-def _fmt(value: Any) -> str:
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def format_value(value: Any) -> str:
+    """How a card writes a number: floats with 6 significant digits."""
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
 
 
-def _jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except TypeError:
-        return False
-    return True
-
-
-__all__ = ["DEFAULT_TEMPLATE", "MODEL_CARDS_DIR", "find_template", "package_templates", "render_card", "run_values",
-           "split_card"]
+__all__ = ["CLASSIFIER_TEMPLATE", "MODEL_CARDS_DIR", "PRETRAINED_TEMPLATE", "find_template", "format_value", "merge_card_data",
+           "package_templates", "render_card"]

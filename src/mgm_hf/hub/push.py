@@ -2,7 +2,7 @@
 
 :func:`push_run_to_hub` uploads exactly what :func:`~mgm_hf.hub.run_files.save_run_files` and
 ``save_pretrained`` wrote (never checkpoints, logs or temp folders) through ``HfApi.create_repo`` and
-``HfApi.upload_folder``.
+``HfApi.upload_folder``, for pretraining and fine-tuned runs alike.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from huggingface_hub import HfApi
+from huggingface_hub.utils import validate_repo_id
 
 from .run_files import REQUIRED_FILES
 
@@ -17,17 +18,24 @@ UPLOAD_IGNORE = ["checkpoint-*", ".tmp-*", ".old-*", ".del-*", "logs/*", "rank_l
                  "train_log.jsonl", "*.pkl", "*.bin", "*.pt", "*.pth"]
 
 
+def check_push_args(push_to_hub: bool, hub_model_id: str | None) -> None:
+    """Raises before any training when ``--push_to_hub`` lacks a usable ``--hub_model_id``."""
+    if not push_to_hub:
+        return
+    if not hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id org/name.")
+    validate_repo_id(hub_model_id)
+
+
 def push_run_to_hub(
     output_dir: str | Path,
     repo_id: str | None,
-    template: str | None = None,
     private: bool = False,
     api: HfApi | None = None,
     commit_message: str = "Upload mgm_hf model",
 ) -> str:
     """Creates ``repo_id`` (if needed) and uploads the run folder; returns the commit URL."""
-    if not repo_id:
-        raise ValueError("--push_to_hub needs --hub_model_id org/name.")
+    check_push_args(True, repo_id)
     output_dir = Path(output_dir)
     missing = [name for name in REQUIRED_FILES if not (output_dir / name).is_file()]
     if missing:
@@ -41,4 +49,4 @@ def push_run_to_hub(
     return str(getattr(commit, "commit_url", commit))
 
 
-__all__ = ["UPLOAD_IGNORE", "push_run_to_hub"]
+__all__ = ["UPLOAD_IGNORE", "check_push_args", "push_run_to_hub"]

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 # What the example scripts write into --output_dir. Any of them present means a run is there.
 RUN_FILES = ("model.safetensors", "config.json", "training_args.json", "train_log.jsonl", "all_results.json",
-             "eval_results.json", "probe_results.json", "linear_head.pt")
+             "eval_results.json", "probe_results.json", "linear_head.safetensors")
 # Also written by the scripts, removed with --overwrite_output_dir but not a sign of a run on their own.
 RUN_EXTRAS = ("preprocessor_config.json", "README.md")
 RUN_FOLDERS = ("pictures", "rank_logs", "logs")
