@@ -61,10 +61,15 @@ def test_scene_uses_b_frames_and_far_references(scene):
     assert np.mean(adjacent <= 0.5) < 0.6
 
 
-@pytest.mark.parametrize(("stride", "share"), [(1, 0.96), (2, 0.95)])
-def test_every_checked_block_follows_the_true_motion(scene, stride, share):
+# x264's output here varies from one encode of the same frames to the next (threads=1 or not), and
+# with it the vectors: over 8 encodes the share within 0.5 px was 0.93-0.98 at stride 1 and
+# 0.86-0.96 at stride 2 (the same for the previous numpy search), within 1 px 0.998-1.0 and
+# 0.993-1.0. Trusting every vector to span one frame gives 0.45 and 0.06 within 0.5 px.
+@pytest.mark.parametrize(("stride", "half_pixel", "one_pixel"), [(1, 0.90, 0.99), (2, 0.80, 0.98)])
+def test_every_checked_block_follows_the_true_motion(scene, stride, half_pixel, one_pixel):
     errors = _checked_errors(scene, stride)
     assert errors.size > (1000 if stride == 1 else 400)  # objects and background, most frames
     within = float(np.mean(errors <= 0.5))
-    assert within >= share, f"{within:.3f} of {errors.size} cells within 0.5 px (stride {stride})"
-    assert float(np.mean(errors <= 1.0)) >= 0.99
+    assert within >= half_pixel, f"{within:.3f} of {errors.size} cells within 0.5 px (stride {stride})"
+    within = float(np.mean(errors <= 1.0))
+    assert within >= one_pixel, f"{within:.3f} of {errors.size} cells within 1 px (stride {stride})"

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from .clip import Clip
+from .decode_order import DecodeOrder
 from .errors import VideoReadError
 from .flow import FlowBackend, get_flow_backend
 from .flow_cache import MotionCache
@@ -148,19 +149,24 @@ def _decode_pass(
     rgb = RGBConverter()
     index = -1
     try:
-        for frame in container.decode(stream):
-            if seek and index < 0:
-                index = info.index_of(frame.pts) if frame.pts is not None else lo + 1
-                if index > lo:
-                    return None
-            else:
-                index += 1
-            if index in rgb_needed and index not in out.rgb:
-                out.rgb[index] = rgb(frame)
+        for packet in container.demux(stream):  # what container.decode(stream) does, with the packets
             if tracker is not None:
-                tracker.push(index, frame)
-            if index >= hi and (tracker is None or tracker.idle):
-                out.reached_end = False
+                tracker.note_packet(packet)
+            for frame in packet.decode():
+                if seek and index < 0:
+                    index = info.index_of(frame.pts) if frame.pts is not None else lo + 1
+                    if index > lo:
+                        return None
+                else:
+                    index += 1
+                if index in rgb_needed and index not in out.rgb:
+                    out.rgb[index] = rgb(frame)
+                if tracker is not None:
+                    tracker.push(index, frame)
+                if index >= hi and (tracker is None or tracker.idle):
+                    out.reached_end = False
+                    break
+            if not out.reached_end:
                 break
     except av.FFmpegError as err:
         raise VideoReadError(path, f"decoding failed (corrupt or truncated file): {err}") from err
@@ -281,7 +287,8 @@ def _read_plans(
         }
         search = options.mv_reference == "search" and stream_needs_search(stream)
         tracker = MotionVectorTracker(
-            (info.height, info.width), wanted, options.mv_grid, options.max_ref_distance, search=search
+            (info.height, info.width), wanted, options.mv_grid, options.max_ref_distance, search=search,
+            decode_order=DecodeOrder.for_stream(stream),
         )
     decoded = _decode(path, container, stream, info, rgb_needed, tracker, options.thread_type)
     missing = sorted(rgb_needed - decoded.rgb.keys())

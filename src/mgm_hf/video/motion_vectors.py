@@ -35,6 +35,7 @@ import av
 import numpy as np
 
 from . import reference_search, vector_kernels
+from .decode_order import DecodeOrder
 from .h264_sps import exact_motion_stream
 
 __all__ = [
@@ -106,6 +107,9 @@ class MotionVectorTracker:
         search: False trusts every vector to span one frame (no pixel search, no frames held): right
             only for streams encoded with one reference frame and no B-frames (see
             :func:`stream_needs_search`); default x264 output is not like that.
+        decode_order: the stream's :class:`~mgm_hf.video.decode_order.DecodeOrder`, fed with every
+            packet (:meth:`note_packet`): only frames decoded before a frame and marked as
+            references are then its candidates. None: every held frame is a candidate.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class MotionVectorTracker:
         grid: int = 8,
         max_distance: int = 4,
         search: bool = True,
+        decode_order: DecodeOrder | None = None,
     ) -> None:
         if grid < 1 or max_distance < 1:
             raise ValueError(f"grid and max_distance must be >= 1, got {grid}, {max_distance}.")
@@ -137,6 +142,10 @@ class MotionVectorTracker:
         self._ring_index = np.full(ring, -1, np.int64)
         self._ring_address = np.zeros(ring, np.int64)
         self._ring_line = np.zeros(ring, np.int64)
+        self._ring_type = np.zeros(ring, np.int64)
+        self._ring_rank = np.full(ring, -1, np.int64)
+        self._ring_ref = np.full(ring, -1, np.int64)
+        self._order = decode_order if self.search else None
         self._types: dict[int, int] = {}
         self._pending: dict[int, np.ndarray] = {}  # index -> raw side data waiting for its references
         self._latest = -1
@@ -147,6 +156,11 @@ class MotionVectorTracker:
     def idle(self) -> bool:
         """True when no frame waits for a future reference."""
         return not self._pending
+
+    def note_packet(self, packet: av.Packet) -> None:
+        """Feeds one demuxed packet (decoding order), before the frames it yields."""
+        if self._order is not None:
+            self._order.note(packet)
 
     def push(self, index: int, frame: av.VideoFrame) -> None:
         """Feeds one decoded frame (presentation order)."""
@@ -162,7 +176,9 @@ class MotionVectorTracker:
             self._ring_address[slot] = plane.buffer_ptr
             self._ring_line[slot] = plane.line_size
             self._held.append((index, frame))
-            self._types[index] = int(frame.pict_type)
+            self._types[index] = self._ring_type[slot] = int(frame.pict_type)
+            if self._order is not None:
+                self._ring_rank[slot], self._ring_ref[slot] = self._order.pop(frame.pts)
         if index in self._row:
             raw = vector_bytes(frame)
             if raw is None:
@@ -234,8 +250,8 @@ class MotionVectorTracker:
         row = self._row[index]
         if self.search:
             reference_search.reference_window(
-                self._ring_index, self._ring_address, self._ring_line, index, horizon, self.max_distance,
-                s.addresses, s.line_sizes,
+                self._ring_index, self._ring_address, self._ring_line, self._ring_type, self._ring_rank,
+                self._ring_ref, index, horizon, self.max_distance, s.addresses, s.line_sizes,
             )
             reference_search.frame_distances(
                 s.blocks, s.disp, s.partner, n, s.addresses, s.line_sizes, self.max_distance, height, width,
@@ -270,7 +286,7 @@ class _Scratch:
             self.distance = np.zeros(size, np.int32)
             self.sad = np.zeros(size, np.float32)
             self.table = np.zeros((size, self.max_distance), np.float32)
-            self.work = np.zeros((size, 3), np.int32)
+            self.work = np.zeros((size, 4), np.int32)
             self.capacity = size
         return self
 
@@ -291,8 +307,9 @@ def warm_up() -> None:
     n = vector_kernels.read_vectors(raw, 16, 16, s.blocks, s.disp, s.partner, s.cells)
     addresses = np.array([p.ctypes.data for p in planes], np.int64)
     lines = np.full(3, 16, np.int64)
-    reference_search.reference_window(np.arange(3, dtype=np.int64), addresses, lines, 1, 2, 1, s.addresses,
-                                      s.line_sizes)
+    unknown = np.full(3, -1, np.int64)
+    reference_search.reference_window(np.arange(3, dtype=np.int64), addresses, lines, np.full(3, 2, np.int64),
+                                      unknown, unknown, 1, 2, 1, s.addresses, s.line_sizes)
     reference_search.frame_distances(s.blocks, s.disp, s.partner, n, s.addresses, s.line_sizes, 1, 16, 16,
                                      s.distance, s.sad, s.table, s.work, s.units)
     vector_kernels.unit_distances(s.blocks, n, s.distance)

@@ -12,9 +12,11 @@ The search (compiled with numba, one call per frame, on the decoder's own luma p
    the vector's direction, displaced by the vector (bilinear: vectors are quarter-pel).
 2. Work that cannot change the result is skipped: a zero vector is zero motion at any distance; a
    vector with one candidate frame is settled.
-3. Blocks are visited in the decoder's order (raster). A block with the same displacement as an
-   already resolved neighbour (left or above, same direction) follows it: it is the same motion
-   predicted from the same reference (x264 predicts vectors from those neighbours). Any other block
+3. Blocks are visited in the decoder's order (raster). A block with the same displacement (to a
+   quarter pixel) as an already resolved neighbour (left or above, same direction) follows it: it
+   is the same motion predicted from the same reference (encoders predict vectors from those
+   neighbours; a wrong distance would need another object moving at another speed whose
+   displacement coincides with it). Any other block
    is first *verified* at the distance of a resolved neighbour (else the frame's majority so far):
    accepted when it matches there clearly better than its own texture varies (a wrong distance
    displaces the texture by at least a pixel); otherwise searched over every candidate, with a
@@ -60,11 +62,13 @@ _COARSE = (1, 7, 8, 14)  # the coarse pass: 4 of the 4 x 4 samples, one per row 
 _COARSE_RATIO, _COARSE_SLACK = 1.25, 2.0  # candidates this close to the coarse best two are kept
 # A guessed distance is accepted when the block matches there within this share of its own
 # texture's mean absolute deviation (+ slack, luma levels); a wrong one displaces the texture.
-_VERIFY_SHARE, _VERIFY_SLACK = 0.2, 0.5
+_VERIFY_SHARE, _VERIFY_SLACK = 0.4, 0.5
 _VOTE_RATIO, _VOTE_SLACK = 1.05, 0.5  # a block this close to its best follows the majority
 _MIN_VOTE_MOTION = 1.0  # px: blocks moving less do not vote
+_PICT_B = 3  # AVPictureType of B-frames
 _DROP_RATIO, _DROP_SLACK = 1.25, 1.0  # of a B-block's two directions, one matching this much worse is unused
-_UNIT = 8  # px: cells of the map of resolved vectors (neighbour lookups)
+_UNIT_BITS = 3  # cells of 8 px: the map of resolved vectors (neighbour lookups)
+_LINK_TOLERANCE = 0.25  # px per component: neighbours this close in displacement share the reference
 
 
 @intrinsic
@@ -191,7 +195,7 @@ def _side_of(blocks, i):
 @njit(cache=True, nogil=True)
 def _neighbours(i, blocks, disp, status, units, n):
     """Resolved vectors left of and above vector ``i`` in the same direction: (one with the same
-    displacement or -1, any one or -1).
+    displacement, to a quarter pixel, or -1; any one or -1).
 
     ``units[side, y, x]`` names (index + 1) the last vector written there; entries left from earlier
     frames are rejected by checking that the vector named covers the unit."""
@@ -199,7 +203,7 @@ def _neighbours(i, blocks, disp, status, units, n):
     w, h = blocks[i, 1], blocks[i, 2]
     left, top = blocks[i, 3] - w // 2, blocks[i, 4] - h // 2
     same, other = -1, -1
-    for uy, ux in ((top // _UNIT, left // _UNIT - 1), (top // _UNIT - 1, left // _UNIT)):
+    for uy, ux in ((top >> _UNIT_BITS, (left >> _UNIT_BITS) - 1), ((top >> _UNIT_BITS) - 1, left >> _UNIT_BITS)):
         if uy < 0 or ux < 0 or uy >= units.shape[1] or ux >= units.shape[2]:
             continue
         j = units[side, uy, ux] - 1
@@ -207,9 +211,9 @@ def _neighbours(i, blocks, disp, status, units, n):
             continue
         jw, jh = blocks[j, 1], blocks[j, 2]
         j_left, j_top = blocks[j, 3] - jw // 2, blocks[j, 4] - jh // 2
-        if not (j_left <= ux * _UNIT < j_left + jw and j_top <= uy * _UNIT < j_top + jh):
+        if not (j_left <= ux << _UNIT_BITS < j_left + jw and j_top <= uy << _UNIT_BITS < j_top + jh):
             continue
-        if disp[j, 0] == disp[i, 0] and disp[j, 1] == disp[i, 1]:
+        if abs(disp[j, 0] - disp[i, 0]) <= _LINK_TOLERANCE and abs(disp[j, 1] - disp[i, 1]) <= _LINK_TOLERANCE:
             same = j
         elif other < 0:
             other = j
@@ -221,8 +225,8 @@ def _mark_units(i, blocks, units):
     side = _side_of(blocks, i)
     w, h = blocks[i, 1], blocks[i, 2]
     left, top = blocks[i, 3] - w // 2, blocks[i, 4] - h // 2
-    for uy in range(max(top, 0) // _UNIT, min((top + h - 1) // _UNIT + 1, units.shape[1])):
-        for ux in range(max(left, 0) // _UNIT, min((left + w - 1) // _UNIT + 1, units.shape[2])):
+    for uy in range(max(top, 0) >> _UNIT_BITS, min(((top + h - 1) >> _UNIT_BITS) + 1, units.shape[1])):
+        for ux in range(max(left, 0) >> _UNIT_BITS, min(((left + w - 1) >> _UNIT_BITS) + 1, units.shape[2])):
             units[side, uy, ux] = i + 1
 
 
@@ -247,7 +251,7 @@ def frame_distances(
             candidate frame) or unused (the stale direction of a B-block).
         sad: float32 ``(N,)`` output: the mean absolute luma difference at that distance where it was
             sampled (NaN elsewhere).
-        table: float32 ``(N, D)`` and work: int32 ``(N, 3)`` work arrays.
+        table: float32 ``(N, D)`` and work: int32 ``(N, 4)`` work arrays.
         units: int32 ``(2, ceil(H / 8) + 2, ceil(W / 8) + 2)`` work array (any content).
     """
     d_max = max_distance
@@ -255,6 +259,7 @@ def frame_distances(
     status = work[:, 0]  # 0 waiting, 1 searched, 2 linked, 3 settled
     link = work[:, 1]  # linked: the searched vector it follows
     order = work[:, 2]
+    choice = work[:, 3]  # searched or linked: the best candidate (k - 1; -1 when none matched)
     avail = np.zeros((2, d_max), np.bool_)
     for k in range(1, d_max + 1):
         avail[0, k - 1] = addresses[d_max - k] != 0
@@ -312,10 +317,10 @@ def frame_distances(
             same, other = _neighbours(i, blocks, disp, status, units, n)
             if same >= 0:
                 root = link[same] if status[same] == 2 else same
-                status[i], link[i] = 2, root
+                status[i], link[i], choice[i] = 2, root, choice[root]
             else:
                 status[i] = 1
-                guess = _best(table[other if status[other] == 1 else link[other]])[0] if other >= 0 else -1
+                guess = choice[other] if other >= 0 else -1
                 if guess < 0 and votes.max() > 0:
                     guess = np.argmax(votes)
                 verified = False
@@ -328,17 +333,17 @@ def frame_distances(
                 if not verified:
                     _full_search(i, side, avail, blocks, disp, cur, addresses, line_sizes, d_max, height, width,
                                  table)
-            k = _best(table[i if status[i] == 1 else link[i]])[0]
-            if k >= 0:
-                votes[k] += 1
+                choice[i] = _best(table[i])[0]
+            if choice[i] >= 0:
+                votes[choice[i]] += 1
             _mark_units(i, blocks, units)
         # 3. Close calls follow the majority (a block counts with the ones that follow it).
         major = np.argmax(votes)
         has_votes = votes[major] > 0
         for i in big:
             if status[i] == 1:
-                k, value = _best(table[i])
-                if k >= 0 and has_votes and table[i, major] <= value * _VOTE_RATIO + _VOTE_SLACK:
+                k = choice[i]
+                if k >= 0 and has_votes and table[i, major] <= table[i, k] * _VOTE_RATIO + _VOTE_SLACK:
                     k = major
                 distance[i] = 0 if k < 0 else sign * (k + 1)
                 if k >= 0:
@@ -382,20 +387,46 @@ def frame_distances(
 
 
 @njit(cache=True, nogil=True)
-def reference_window(ring_index, ring_address, ring_line, index, horizon, max_distance, addresses, line_sizes):
+def reference_window(ring_index, ring_address, ring_line, ring_type, ring_rank, ring_ref, index, horizon,
+                     max_distance, addresses, line_sizes):
     """Fills ``addresses``/``line_sizes`` ``(2 D + 1,)`` for frame ``index`` (see
     :func:`frame_distances`) from a ring of held frames: slot ``j % ring`` holds frame
-    ``ring_index[slot]`` at ``ring_address[slot]``; frames after ``horizon`` are not candidates."""
+    ``ring_index[slot]`` at ``ring_address[slot]``, its picture type (3 = B), decoding rank and
+    reference flag (1 / 0; -1 unknown, see :class:`mgm_hf.video.decode_order.DecodeOrder`).
+
+    Candidates are the frames a reference can be: decoded before frame ``index`` and not marked as
+    non-reference. Without decoding ranks: frames up to ``horizon`` (a B-frame's next anchor), and
+    for a P-frame not the B-frames between it and the previous anchor (shown before it, decoded
+    after it, as they predict from it).
+    """
     ring = ring_index.size
+    here = index % ring
+    rank = ring_rank[here] if ring_index[here] == index else -1
+    after_previous_anchor = ring_index[here] == index and ring_type[here] != _PICT_B
     for o in range(-max_distance, max_distance + 1):
-        j = index + o
-        address, line = 0, 0
-        if 0 <= j <= horizon:
+        addresses[o + max_distance] = 0
+        line_sizes[o + max_distance] = 0
+    addresses[max_distance] = ring_address[here]
+    line_sizes[max_distance] = ring_line[here]
+    for side in (-1, 1):
+        for k in range(1, max_distance + 1):
+            j = index + side * k
+            if j < 0 or j > horizon:
+                break
             slot = j % ring
-            if ring_index[slot] == j:
-                address, line = ring_address[slot], ring_line[slot]
-        addresses[o + max_distance] = address
-        line_sizes[o + max_distance] = line
+            if ring_index[slot] != j:
+                continue
+            if side < 0 and ring_type[slot] != _PICT_B:
+                after_previous_anchor = False
+            if ring_ref[slot] == 0:
+                continue
+            if rank >= 0 and ring_rank[slot] >= 0:
+                if ring_rank[slot] > rank:
+                    continue
+            elif side < 0 and after_previous_anchor:
+                continue
+            addresses[max_distance + side * k] = ring_address[slot]
+            line_sizes[max_distance + side * k] = ring_line[slot]
 
 
 def parsed_vectors(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -461,7 +492,7 @@ def reference_distances(
     distance = np.zeros(n, np.int32)
     sad = np.zeros(n, np.float32)
     table = np.empty((n, max_distance), np.float32)
-    work = np.empty((n, 3), np.int32)
+    work = np.empty((n, 4), np.int32)
     units = np.zeros((2, *unit_map_shape(height, width)), np.int32)
     frame_distances(blocks, disp, block_partners(blocks), n, addresses, line_sizes, max_distance, height, width,
                     distance, sad, table, work, units)
