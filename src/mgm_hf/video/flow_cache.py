@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .decode_order import DecodeOrder
 from .flow import get_flow_backend
 from .motion_vectors import VECTOR_CODECS, MotionVectorTracker, stream_needs_search
 from .probe import open_video_with_info
@@ -53,9 +54,14 @@ def video_motion_fields(
             stream.codec_context.options = {"flags2": "+export_mvs"}
             stream.thread_type = "SLICE"  # FRAME/AUTO threading changes B-frame vectors from run to run
             tracker = MotionVectorTracker((info.height, info.width), range(n), grid, max_ref_distance,
-                                          search=stream_needs_search(stream))
-            for index, frame in enumerate(container.decode(stream)):
-                tracker.push(index, frame)
+                                          search=stream_needs_search(stream),
+                                          decode_order=DecodeOrder.for_stream(stream))
+            index = 0
+            for packet in container.demux(stream):  # as read_clip decodes: the packets tell the references
+                tracker.note_packet(packet)
+                for frame in packet.decode():
+                    tracker.push(index, frame)
+                    index += 1
             fields = tracker.fields()
             out = np.stack([fields.get(j, np.zeros_like(fields[0])) for j in range(n)])
             out[0] = 0.0
