@@ -7,7 +7,8 @@ Features of every video (one centre view, no augmentation) are extracted once wi
 ``MGMVideoMAE`` encoder (no mask: all tokens), mean-pooled over tokens, standardised with a
 parameter-free BatchNorm (as MAE's linear probe), and a linear head is trained on them with AdamW and
 a cosine schedule. Extraction is sharded over the processes and gathered; the head is tiny and is
-trained identically on every process. Reports validation top-1/top-5.
+trained identically on every process. Reports validation top-1/top-5 (``probe_results.json``) and
+saves the head as ``linear_head.safetensors`` (its metadata names the encoder and the classes).
 """
 
 from __future__ import annotations

@@ -12,7 +12,14 @@ import pytest
 from huggingface_hub import ModelCard
 
 from mgm_hf import MGMVideoMAEConfig
-from mgm_hf.hub import base_model_id, classifier_card, render_card, run_values, save_run_files
+from mgm_hf.hub import (
+    base_model_id,
+    classifier_card,
+    record_frame_sampling,
+    render_card,
+    run_values,
+    save_run_files,
+)
 from mgm_hf.hub.dataset_ids import card_dataset
 from mgm_hf.models import MGMVideoMAEForVideoClassification
 
@@ -30,6 +37,7 @@ def test_classifier_card_has_the_runs_numbers_in_its_model_index(tmp_path: Path)
     (pretrained / "training_args.json").write_text(json.dumps({"push_to_hub": True, "hub_model_id": "org/pre"}))
     config = MGMVideoMAEForVideoClassification(tiny_config()).config
     config.id2label = {0: "push", 1: "pull"}
+    record_frame_sampling(config, 4)
     args = {"dataset_name": "ssv2", "dataset_root": "/data/ssv2", "validation_split": "validation",
             "model_name_or_path": str(pretrained), "hub_model_id": "org/ssv2-classifier", "output_dir": str(tmp_path)}
     save_run_files(tmp_path, args, {"validation": {"top1": 0.6123, "top5": 0.9456, "num_videos": 24},
@@ -49,12 +57,15 @@ def test_classifier_card_has_the_runs_numbers_in_its_model_index(tmp_path: Path)
         assert (result.task_type, result.dataset_type, result.dataset_name, result.dataset_split) == (
             "video-classification", SSV2_HUB_ID, "Something-Something V2", "validation")
     assert "0.6123" in card.text and "push, pull" in card.text and "${" not in card.content
+    assert 'pipeline("video-classification", model="org/ssv2-classifier", frame_sampling_rate=4)' in card.text
 
 
-def test_classifier_card_needs_the_validation_numbers() -> None:
+def test_classifier_card_needs_the_validation_numbers_and_the_frame_stride() -> None:
     config = MGMVideoMAEForVideoClassification(tiny_config()).config
     with pytest.raises(ValueError, match="top5"):
         classifier_card({"output_dir": "out"}, {"validation": {"top1": 0.5}}, config)
+    with pytest.raises(ValueError, match="frame_stride"):  # a card must not tell users a wrong stride
+        classifier_card({"output_dir": "out"}, {"validation": {"top1": 0.5, "top5": 1.0}}, config)
 
 
 def test_pretraining_card_has_no_pipeline_tag_and_its_numbers_in_the_body(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .dataset_ids import card_dataset
 from .model_card import CLASSIFIER_TEMPLATE, PRETRAINED_TEMPLATE, format_value, render_card
-from .video_pipeline import FRAME_STRIDE_KEY
+from .video_pipeline import frame_sampling_rate
 
 LIBRARY_NAME = "transformers"
 BASE_TAGS = ["video", "videomae", "mgm_hf"]
@@ -76,9 +76,9 @@ def classifier_card(args: dict[str, Any], results: dict[str, Any], config: Any,
         "model_name": name,
         "repo_id": args.get("hub_model_id") or "<this repo or folder>",
         "base_model": f"[{base}](https://huggingface.co/{base})" if base else f"`{args.get('model_name_or_path')}` (local)",
-        "frame_stride": getattr(config, FRAME_STRIDE_KEY, "?"),
+        "frame_stride": frame_sampling_rate(config),  # raises when the config records none
         "num_labels": len(getattr(config, "id2label", {}) or {}),
-        "labels": ", ".join(str(v) for _, v in sorted((getattr(config, "id2label", {}) or {}).items())),
+        "labels": _label_list(getattr(config, "id2label", {}) or {}),
         "validation_split": split,
         "top1": float(validation["top1"]),
         "top5": float(validation["top5"]),
@@ -134,6 +134,12 @@ def base_model_id(name_or_path: str | None) -> str | None:
         if args.get("push_to_hub") and args.get("hub_model_id"):
             return str(args["hub_model_id"])
     return None
+
+
+def _label_list(id2label: dict[int, str], shown: int = 12) -> str:
+    """The first ``shown`` class names in label order (all of them are in ``config.json``)."""
+    names = [str(v) for _, v in sorted(id2label.items())]
+    return ", ".join(names[:shown]) + (f", ... ({len(names) - shown} more in config.json)" if len(names) > shown else "")
 
 
 def _flatten(results: dict[str, Any], prefix: str = "") -> dict[str, Any]:
