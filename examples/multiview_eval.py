@@ -24,6 +24,7 @@ from accelerate.logging import get_logger
 from transformers import PretrainedConfig, VideoMAEForVideoClassification
 
 from mgm_hf.data import class_names, resolve_dataset, video_dataset
+from mgm_hf.hub.video_pipeline import FRAME_STRIDE_KEY
 from mgm_hf.training.classifier_eval import VIEW_PRESETS, evaluate_classifier
 from mgm_hf.training.data import eval_view_loader, eval_view_transform
 from mgm_hf.training.runtime.accelerator import build_accelerator
@@ -44,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sampling", choices=["dense", "segments"], default=None,
                         help="temporal views: dense clips (K400) or TSN segments (SSv2); default from --views")
     parser.add_argument("--short_side", type=int, default=None, help="resize before cropping (default: crop size)")
-    add_data_args(parser, training=False)
+    add_data_args(parser, frame_stride=None, training=False)
     add_run_args(parser, output_dir="outputs/multiview_eval", training=False)
     return parser.parse_args(argv)
 
@@ -82,7 +83,11 @@ def main(argv: list[str] | None = None) -> None:
 
     overrides = {"num_frames": args.num_frames} if args.num_frames else {}
     model = load_classifier(args.model_name_or_path, **overrides)
-    transform = eval_view_transform(model.config.image_size, model.config.num_frames, args.frame_stride,
+    frame_stride = args.frame_stride or getattr(model.config, FRAME_STRIDE_KEY, None)  # as fine-tuned
+    if frame_stride is None:
+        raise ValueError(f"{args.model_name_or_path} records no frame_stride (the stride it was fine-tuned with): "
+                         "pass --frame_stride.")
+    transform = eval_view_transform(model.config.image_size, model.config.num_frames, frame_stride,
                                     num_temporal_views=temporal, num_crops=crops, sampling=sampling,
                                     short_side=args.short_side, max_failure_rate=args.max_failure_rate)
     with accelerator.main_process_first():
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     loader = eval_view_loader(dataset, batch_size=args.per_device_batch_size, num_workers=args.num_workers)
     model, loader = accelerator.prepare(model, loader)
     results = evaluate_classifier(accelerator, model, loader)
-    results.update(temporal_views=temporal, spatial_crops=crops, sampling=sampling)
+    results.update(temporal_views=temporal, spatial_crops=crops, sampling=sampling, frame_stride=frame_stride)
     if accelerator.is_main_process:
         (Path(args.output_dir) / "eval_results.json").write_text(json.dumps(results, indent=2))
         print(f"{temporal}×{crops} views ({sampling}): top1 {results['top1']:.4f} top5 {results['top5']:.4f} "

@@ -170,7 +170,8 @@ def test_finetune_probe_and_evaluation_skip_broken_files_up_to_max_failure_rate(
     finetuned = tmp_path / "finetune"
     out = launch("finetune.py", [*data, "--image_size", "32", "--num_frames", "4", "--model_name_or_path",
                                  str(pretrained.path), "--output_dir", str(finetuned), "--per_device_batch_size", "4",
-                                 "--max_train_steps", "3", "--checkpointing_steps", "3", "--report_to", "none"], env)
+                                 "--max_train_steps", "3", "--checkpointing_steps", "3", "--report_to", "none",
+                                 "--frame_stride", "1"], env)
     assert "validation top1" in out and f"examples/multiview_eval.py --model_name_or_path {finetuned}" in out
     results = json.loads((finetuned / "eval_results.json").read_text())["validation"]
     assert results["num_videos"] == 6 and 0.0 <= results["top1"] <= results["top5"] <= 1.0
@@ -188,6 +189,7 @@ def test_finetune_probe_and_evaluation_skip_broken_files_up_to_max_failure_rate(
     assert "2×3 views" in evaluated and f"Outputs in {tmp_path / 'eval'}:" in evaluated
     results = json.loads((tmp_path / "eval" / "eval_results.json").read_text())
     assert results["num_videos"] == 6 and results["temporal_views"] == 2 and results["spatial_crops"] == 3
+    assert results["frame_stride"] == 1  # the stride the classifier was fine-tuned with, not the flag's old default 2
     for output in (out, probe, evaluated):  # a successful run shows no exception text
         assert "FileNotFoundError" not in output and "Traceback" not in output
 

@@ -81,7 +81,7 @@ def test_prepare_vp9_to_h264_with_vectors_and_resume(tmp_path, dataset, capsys):
 
 def test_exact_motion_vectors_point_one_frame_back(tmp_path, dataset):
     out = tmp_path / "exact"
-    assert main(["prepare", str(dataset / "videos"), str(out), "--workers", "1", "--exact-motion"]) == 0
+    assert main(["prepare", str(dataset / "videos"), str(out), "--workers", "1", "--exact_motion"]) == 0
     _, count, types, vectors = read_vectors(out / "1.mp4")
     assert count == 20 and "B" not in types
     inter = [v for v in vectors if v.size]
@@ -122,7 +122,7 @@ def test_prepared_ssv2_loads_and_decodes_with_motion_vectors(tmp_path, dataset):
              for i in ("1", "2")]
     (dataset / "labels" / "train.json").write_text(json.dumps(train))
     out = tmp_path / "ssv2_h264"
-    assert main(["prepare", str(dataset), str(out), "--workers", "1", "--exact-motion"]) == 0
+    assert main(["prepare", str(dataset), str(out), "--workers", "1", "--exact_motion"]) == 0
     # scales=(1.0,): the whole frame, resized to 32, so the square is in view whatever the seed.
     transform = VideoTransform(pretrain_transform(32, flip=False, scales=(1.0,)), num_frames=4, frame_stride=2,
                                motion="motion_vectors")

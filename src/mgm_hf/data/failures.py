@@ -88,5 +88,5 @@ class FailureTracker:
                 f"{self.num_failures} of {self.attempts} videos failed ({self.failure_rate:.1%} > "
                 f"max_failure_rate {self.max_failure_rate:.1%}). First failures:\n  {listed}\n"
                 "Fix or remove these files (e.g. `mgm-hf prepare` re-encodes a folder and verifies every "
-                "output), or raise max_failure_rate."
+                "output), or raise max_failure_rate (--max_failure_rate in the example scripts)."
             )

@@ -24,7 +24,7 @@ def json_dict(text: str) -> dict[str, Any]:
     return value
 
 
-def add_data_args(parser: argparse.ArgumentParser, frame_stride: int = 2, training: bool = True) -> None:
+def add_data_args(parser: argparse.ArgumentParser, frame_stride: int | None = 2, training: bool = True) -> None:
     """Dataset, clip and batch options; ``training=False`` (feature extraction, testing) leaves out
     the augmentation and input-size options, which then come from the model."""
     group = parser.add_argument_group("data")
@@ -40,7 +40,8 @@ def add_data_args(parser: argparse.ArgumentParser, frame_stride: int = 2, traini
     group.add_argument("--builtin_size", type=int, default=BuiltinMotionSpec.size)
     group.add_argument("--num_frames", type=int, default=None, help="frames per clip (default: the model's)")
     group.add_argument("--frame_stride", type=int, default=frame_stride,
-                       help="temporal stride between sampled frames (papers: 4 on K400, 2 on SSv2)")
+                       help="temporal stride between sampled frames (papers: 4 on K400, 2 on SSv2)"
+                            + ("" if frame_stride is not None else "; default: the stride the model records"))
     if training:
         group.add_argument("--image_size", type=int, default=None, help="crop size (default: the model's)")
         group.add_argument("--no_flip", action="store_true", help="no horizontal flip (SSv2: direction is the label)")
