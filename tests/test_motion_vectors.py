@@ -312,7 +312,7 @@ def test_no_candidate_frame_means_unknown():
     rng = np.random.default_rng(4)
     frame = rng.uniform(0, 255, (32, 48)).astype(np.uint8)
     vectors = _vectors([(1, 16, 16, 8, 8, 8, 0), (-1, 16, 16, 24, 8, -8, 0)])
-    distances, sad = reference_distances(frame, vectors, {-1: frame}, max_distance=4)
+    distances, _ = reference_distances(frame, vectors, {-1: frame}, max_distance=4)
     np.testing.assert_array_equal(distances, [0, -1])  # no future frame given
 
 
@@ -470,3 +470,24 @@ def test_compose_chains_matches_compose_steps_chain_by_chain():
             else:
                 expected = compose_steps([s.astype(np.float32) for s in steps[a + 1 : b + 1]], cell)
                 np.testing.assert_allclose(chained[t], expected, rtol=1e-6, atol=1e-5)
+
+
+def test_kernels_are_compiled_at_import(videos):
+    """Importing the package compiles (or loads) every kernel for the argument types a decode uses,
+    so DataLoader workers forked afterwards never compile."""
+    import subprocess
+    import sys
+
+    script = f"""
+from mgm_hf.video import read_clip, reference_search as rs, vector_kernels as vk
+kernels = [vk.read_vectors, vk.unit_distances, vk.frame_field, vk.fill_gaps, vk.chain_fields,
+           rs.reference_window, rs.frame_distances]
+before = [len(k.signatures) for k in kernels]
+assert all(before), before
+for reference in ("search", "adjacent"):
+    read_clip({str(videos["defaults"].path)!r}, 8, 2, start_frame=4, motion="motion_vectors", mv_reference=reference)
+after = [len(k.signatures) for k in kernels]
+assert after == before, (before, after)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]

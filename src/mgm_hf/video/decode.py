@@ -339,8 +339,8 @@ def _compose_plan(
     lo = int(min(plan.starts.min(), plan.indices.min()))
     hi = int(max(plan.starts.max(), plan.indices.max()))
     at = np.asarray(order, np.int64)
-    if at.size == hi - lo + 1 and at[0] == lo and at[-1] == hi:
-        steps = fields  # exactly this span (one clip): no copy
+    if at.size and at[-1] - at[0] + 1 == at.size and at[0] <= lo and hi <= at[-1]:
+        steps = fields[lo - at[0] : hi - at[0] + 1]  # consecutive frames (one clip): a view
     else:
         steps = np.zeros((hi - lo + 1, *_grid_shape(info, grid), 2), np.float32)
         inside = (at >= lo) & (at <= hi)

@@ -304,6 +304,7 @@ def warm_up() -> None:
     planes = np.zeros((3, 16, 16), np.uint8)
     tracker = MotionVectorTracker((16, 16), [1], grid=8, max_distance=1)
     s = tracker._scratch
+    raw = np.frombuffer(raw.tobytes(), np.uint8)  # read-only, like side data in push()
     n = vector_kernels.read_vectors(raw, 16, 16, s.blocks, s.disp, s.partner, s.cells)
     addresses = np.array([p.ctypes.data for p in planes], np.int64)
     lines = np.full(3, 16, np.int64)

@@ -19,8 +19,8 @@ The search (compiled with numba, one call per frame, on the decoder's own luma p
    displacement coincides with it). Any other block
    is first *verified* at the distance of a resolved neighbour (else the frame's majority so far):
    accepted when it matches there clearly better than its own texture varies (a wrong distance
-   displaces the texture by at least a pixel); otherwise searched over every candidate, with a
-   coarse pass on 4 of the 16 samples dropping candidates clearly worse than the best two.
+   displaces the texture by at least a pixel); otherwise searched over every candidate (more than
+   4: a coarse pass on 4 of the 16 samples first drops those clearly worse than the best two).
 4. Searched blocks that barely tell their best candidate from the frame's majority follow the
    majority (x264 mostly uses one reference per direction and frame); blocks moving less than a
    pixel take the majority (their distance changes their motion by less than their displacement).
@@ -59,6 +59,9 @@ VECTOR_COLUMNS = ("source", "w", "h", "dst_x", "dst_y")
 
 _SAMPLES = 4  # luma samples per block side
 _COARSE = (1, 7, 8, 14)  # the coarse pass: 4 of the 4 x 4 samples, one per row and column
+# More candidates than _COARSE_FROM are first scored on 4 of the 16 samples (below that the coarse pass
+# saves nothing: the cost is fetching the rows); candidates this close to the best two are kept.
+_COARSE_FROM = 4
 _COARSE_RATIO, _COARSE_SLACK = 1.25, 2.0  # candidates this close to the coarse best two are kept
 # A guessed distance is accepted when the block matches there within this share of its own
 # texture's mean absolute deviation (+ slack, luma levels); a wrong one displaces the texture.
@@ -67,7 +70,6 @@ _VOTE_RATIO, _VOTE_SLACK = 1.05, 0.5  # a block this close to its best follows t
 _MIN_VOTE_MOTION = 1.0  # px: blocks moving less do not vote
 _PICT_B = 3  # AVPictureType of B-frames
 _DROP_RATIO, _DROP_SLACK = 1.25, 1.0  # of a B-block's two directions, one matching this much worse is unused
-_UNIT_BITS = 3  # cells of 8 px: the map of resolved vectors (neighbour lookups)
 _LINK_TOLERANCE = 0.25  # px per component: neighbours this close in displacement share the reference
 
 
@@ -147,34 +149,34 @@ def _score(i, k, side, blocks, disp, cur, addresses, line_sizes, max_distance, h
 
 @njit(cache=True, nogil=True)
 def _full_search(i, side, avail, blocks, disp, cur, addresses, line_sizes, max_distance, height, width, table):
-    """Scores every available candidate of vector ``i`` into ``table[i]`` (inf where not scored);
-    with more than two candidates a coarse pass first drops the clearly worse ones."""
+    """Scores every available candidate of vector ``i`` not scored yet into ``table[i]`` (inf where not
+    scored); with more than _COARSE_FROM candidates a coarse pass first drops the clearly worse ones."""
     n_cand = 0
     for k in range(1, max_distance + 1):
         if avail[side, k - 1]:
             n_cand += 1
-    if n_cand > 2:
+    keep = np.ones(max_distance, np.bool_)
+    if n_cand > _COARSE_FROM:
         first, second = np.inf, np.inf
         coarse = np.full(max_distance, np.inf, np.float32)
         for k in range(1, max_distance + 1):
             if avail[side, k - 1]:
-                value = _score(i, k, side, blocks, disp, cur, addresses, line_sizes, max_distance,
-                               height, width, True)
+                value = table[i, k - 1]
+                if value == np.inf:
+                    value = _score(i, k, side, blocks, disp, cur, addresses, line_sizes, max_distance, height,
+                                   width, True)
                 coarse[k - 1] = value
                 if value < first:
                     first, second = value, first
                 elif value < second:
                     second = value
         bound = max(second, first * _COARSE_RATIO + _COARSE_SLACK)
-        for k in range(1, max_distance + 1):
-            if coarse[k - 1] <= bound:
-                table[i, k - 1] = _score(i, k, side, blocks, disp, cur, addresses, line_sizes, max_distance,
-                                         height, width, False)
-    else:
-        for k in range(1, max_distance + 1):
-            if avail[side, k - 1]:
-                table[i, k - 1] = _score(i, k, side, blocks, disp, cur, addresses, line_sizes, max_distance,
-                                         height, width, False)
+        for k in range(max_distance):
+            keep[k] = coarse[k] <= bound
+    for k in range(1, max_distance + 1):
+        if avail[side, k - 1] and keep[k - 1] and table[i, k - 1] == np.inf:
+            table[i, k - 1] = _score(i, k, side, blocks, disp, cur, addresses, line_sizes, max_distance, height,
+                                     width, False)
 
 
 @njit(cache=True, nogil=True)
@@ -194,40 +196,34 @@ def _side_of(blocks, i):
 
 @njit(cache=True, nogil=True)
 def _neighbours(i, blocks, disp, status, units, n):
-    """Resolved vectors left of and above vector ``i`` in the same direction: (one with the same
-    displacement, to a quarter pixel, or -1; any one or -1).
+    """Resolved vectors in the same direction in vector ``i``'s macroblock, the one left of it and the
+    one above: (one with the same displacement, to a quarter pixel, or -1; any one or -1).
 
-    ``units[side, y, x]`` names (index + 1) the last vector written there; entries left from earlier
-    frames are rejected by checking that the vector named covers the unit."""
+    ``units[side, y, x]`` names (index + 1) the last resolved vector whose centre lies in macroblock
+    (y, x); entries left from earlier frames are rejected by checking that the vector named does."""
     side = _side_of(blocks, i)
-    w, h = blocks[i, 1], blocks[i, 2]
-    left, top = blocks[i, 3] - w // 2, blocks[i, 4] - h // 2
+    my, mx = blocks[i, 4] >> 4, blocks[i, 3] >> 4
     same, other = -1, -1
-    for uy, ux in ((top >> _UNIT_BITS, (left >> _UNIT_BITS) - 1), ((top >> _UNIT_BITS) - 1, left >> _UNIT_BITS)):
-        if uy < 0 or ux < 0 or uy >= units.shape[1] or ux >= units.shape[2]:
+    for cy, cx in ((my, mx), (my, mx - 1), (my - 1, mx)):
+        if cy < 0 or cx < 0 or cy >= units.shape[1] or cx >= units.shape[2]:
             continue
-        j = units[side, uy, ux] - 1
+        j = units[side, cy, cx] - 1
         if j < 0 or j >= n or j == i or not (status[j] == 1 or status[j] == 2) or _side_of(blocks, j) != side:
             continue
-        jw, jh = blocks[j, 1], blocks[j, 2]
-        j_left, j_top = blocks[j, 3] - jw // 2, blocks[j, 4] - jh // 2
-        if not (j_left <= ux << _UNIT_BITS < j_left + jw and j_top <= uy << _UNIT_BITS < j_top + jh):
+        if blocks[j, 4] >> 4 != cy or blocks[j, 3] >> 4 != cx:
             continue
         if abs(disp[j, 0] - disp[i, 0]) <= _LINK_TOLERANCE and abs(disp[j, 1] - disp[i, 1]) <= _LINK_TOLERANCE:
-            same = j
-        elif other < 0:
+            return j, j
+        if other < 0:
             other = j
     return same, other
 
 
 @njit(cache=True, nogil=True)
 def _mark_units(i, blocks, units):
-    side = _side_of(blocks, i)
-    w, h = blocks[i, 1], blocks[i, 2]
-    left, top = blocks[i, 3] - w // 2, blocks[i, 4] - h // 2
-    for uy in range(max(top, 0) >> _UNIT_BITS, min(((top + h - 1) >> _UNIT_BITS) + 1, units.shape[1])):
-        for ux in range(max(left, 0) >> _UNIT_BITS, min(((left + w - 1) >> _UNIT_BITS) + 1, units.shape[2])):
-            units[side, uy, ux] = i + 1
+    y, x = blocks[i, 4] >> 4, blocks[i, 3] >> 4
+    if 0 <= y < units.shape[1] and 0 <= x < units.shape[2]:
+        units[_side_of(blocks, i), y, x] = i + 1
 
 
 @njit(cache=True, nogil=True)
@@ -252,7 +248,7 @@ def frame_distances(
         sad: float32 ``(N,)`` output: the mean absolute luma difference at that distance where it was
             sampled (NaN elsewhere).
         table: float32 ``(N, D)`` and work: int32 ``(N, 4)`` work arrays.
-        units: int32 ``(2, ceil(H / 8) + 2, ceil(W / 8) + 2)`` work array (any content).
+        units: int32 ``(2, *unit_map_shape(H, W))`` work array (any content).
     """
     d_max = max_distance
     cur = _plane(addresses[d_max], height, line_sizes[d_max])
@@ -320,16 +316,28 @@ def frame_distances(
                 status[i], link[i], choice[i] = 2, root, choice[root]
             else:
                 status[i] = 1
-                guess = choice[other] if other >= 0 else -1
-                if guess < 0 and votes.max() > 0:
-                    guess = np.argmax(votes)
+                # Guesses: the distance that gives a neighbour's motion (motion is locally smooth, while
+                # an encoder picks among equally good references block by block), then the majority.
+                first = -1
+                if other >= 0 and choice[other] >= 0:
+                    k_other = np.float32(choice[other] + 1)
+                    mx, my = disp[other, 0] / k_other, disp[other, 1] / k_other
+                    error = np.inf
+                    for k in range(1, d_max + 1):
+                        if avail[side, k - 1]:
+                            e = abs(disp[i, 0] / np.float32(k) - mx) + abs(disp[i, 1] / np.float32(k) - my)
+                            if e < error:
+                                first, error = k - 1, e
+                second = np.argmax(votes) if votes.max() > 0 else -1
+                limit = _contrast(cur, blocks[i], height, width) * _VERIFY_SHARE + _VERIFY_SLACK
                 verified = False
-                if guess >= 0 and avail[side, guess]:
+                for guess in (first, second):
+                    if verified or guess < 0 or not avail[side, guess] or table[i, guess] < np.inf:
+                        continue
                     value = _score(i, guess + 1, side, blocks, disp, cur, addresses, line_sizes, d_max, height,
                                    width, False)
-                    if value <= _contrast(cur, blocks[i], height, width) * _VERIFY_SHARE + _VERIFY_SLACK:
-                        table[i, guess] = value
-                        verified = True
+                    table[i, guess] = value
+                    verified = value <= limit
                 if not verified:
                     _full_search(i, side, avail, blocks, disp, cur, addresses, line_sizes, d_max, height, width,
                                  table)
@@ -501,5 +509,5 @@ def reference_distances(
 
 def unit_map_shape(height: int, width: int) -> tuple[int, int]:
     """Shape of one direction's map of resolved vectors (the ``units`` work array of
-    :func:`frame_distances`): 8-px cells covering the frame padded to whole macroblocks."""
-    return -(-height // 16) * 2 + 2, -(-width // 16) * 2 + 2
+    :func:`frame_distances`): one cell per 16-px macroblock of the frame."""
+    return -(-height // 16) + 1, -(-width // 16) + 1
