@@ -135,16 +135,13 @@ class MotionVectorTracker:
         self._stack = np.full((len(order), -(-height // grid), -(-width // grid), 2), np.nan, np.float32)
         self._written = np.zeros(len(order), bool)
         self._first_held = (order[0] if order else 0) - (self.max_distance if self.search else 0)
-        # Frames that may still serve as references, by index, with their luma address and line size
-        # in a ring the search kernel reads (slots = index % ring; a slot is valid when its index matches).
-        ring = 2 * self.max_distance + 2
+        # Frames that may still serve as references (held: their planes are read in place), and their
+        # facts in a ring the search kernel reads (slot = index % ring; valid when its index matches).
+        # Held frames span at most 2 max_distance + 1 indices (see _process), so no live slot is reused.
+        # Rows: frame index (-1: empty), luma address, line size, picture type, decoding rank, reference
+        # flag (see reference_search.reference_window).
+        self._ring = np.full((6, 2 * self.max_distance + 2), -1, np.int64)
         self._held: deque[tuple[int, av.VideoFrame]] = deque()
-        self._ring_index = np.full(ring, -1, np.int64)
-        self._ring_address = np.zeros(ring, np.int64)
-        self._ring_line = np.zeros(ring, np.int64)
-        self._ring_type = np.zeros(ring, np.int64)
-        self._ring_rank = np.full(ring, -1, np.int64)
-        self._ring_ref = np.full(ring, -1, np.int64)
         self._order = decode_order if self.search else None
         self._types: dict[int, int] = {}
         self._pending: dict[int, np.ndarray] = {}  # index -> raw side data waiting for its references
@@ -168,21 +165,21 @@ class MotionVectorTracker:
             return
         self._latest = index
         if self.search:
+            held = self._held
+            if len(held) == self._ring.shape[1]:  # cannot happen (see _process): never overwrite silently
+                raise RuntimeError(f"frame {held[0][0]} still held when frame {index} arrived")
             plane = frame.planes[0]
-            slot = index % self._ring_index.size
-            if self._ring_index[slot] >= 0 and self._held and self._ring_index[slot] >= self._held[0][0]:
-                raise RuntimeError(f"frame {self._ring_index[slot]} still held when frame {index} arrived")
-            self._ring_index[slot] = index
-            self._ring_address[slot] = plane.buffer_ptr
-            self._ring_line[slot] = plane.line_size
-            self._held.append((index, frame))
-            self._types[index] = self._ring_type[slot] = int(frame.pict_type)
-            if self._order is not None:
-                self._ring_rank[slot], self._ring_ref[slot] = self._order.pop(frame.pts)
-        if index in self._row:
+            rank, reference = self._order.pop(frame.pts) if self._order is not None else (-1, -1)
+            kind = int(frame.pict_type)
+            self._ring[:, index % self._ring.shape[1]] = (index, plane.buffer_ptr, plane.line_size, kind, rank,
+                                                          reference)
+            held.append((index, frame))
+            self._types[index] = kind
+        row = self._row.get(index)
+        if row is not None:
             raw = vector_bytes(frame)
             if raw is None:
-                self._written[self._row[index]] = True  # no vectors (I-frame): all NaN, filled later
+                self._written[row] = True  # no vectors (I-frame): all NaN, filled later
             else:
                 self.found_vectors = True
                 self._pending[index] = np.frombuffer(raw, np.uint8)
@@ -194,7 +191,7 @@ class MotionVectorTracker:
         if not self._finished:
             self._process(final=True)
             self._held.clear()
-            self._ring_index[:] = -1
+            self._ring[0] = -1
             self._finished = True
 
     def field_stack(self) -> tuple[list[int], np.ndarray]:
@@ -231,15 +228,21 @@ class MotionVectorTracker:
         return horizon if self._latest >= horizon else None
 
     def _process(self, final: bool) -> None:
-        for index in sorted(self._pending):
-            horizon = self._ready(index, final)
-            if horizon is None:
-                break  # later frames wait for the same anchor
-            self._compute(index, self._pending.pop(index), horizon)
-        if self.search:
-            keep = min(self._pending, default=self._latest + 1) - self.max_distance
-            while self._held and self._held[0][0] < keep:
-                self._held.popleft()
+        """Computes the pending frames whose references are all decoded; releases the held frames no
+        pending or later frame can use (older than the oldest pending frame, or the next frame,
+        minus max_distance)."""
+        pending = self._pending
+        if pending:
+            for index in sorted(pending):
+                horizon = self._ready(index, final)
+                if horizon is None:
+                    break  # later frames wait for the same anchor
+                self._compute(index, pending.pop(index), horizon)
+        held = self._held
+        if held:
+            keep = (min(pending) if pending else self._latest + 1) - self.max_distance
+            while held and held[0][0] < keep:
+                held.popleft()
 
     def _compute(self, index: int, raw: np.ndarray, horizon: int) -> None:
         height, width = self.frame_size
@@ -249,9 +252,10 @@ class MotionVectorTracker:
             raise ValueError(f"malformed motion vectors in frame {index} (motion_scale 0)")
         row = self._row[index]
         if self.search:
+            ring = self._ring
             reference_search.reference_window(
-                self._ring_index, self._ring_address, self._ring_line, self._ring_type, self._ring_rank,
-                self._ring_ref, index, horizon, self.max_distance, s.addresses, s.line_sizes,
+                ring[0], ring[1], ring[2], ring[3], ring[4], ring[5], index, horizon, self.max_distance, s.addresses,
+                s.line_sizes,
             )
             reference_search.frame_distances(
                 s.blocks, s.disp, s.partner, n, s.addresses, s.line_sizes, self.max_distance, height, width,
