@@ -491,3 +491,14 @@ assert after == before, (before, after)
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_unreadable_side_data_is_reported():
+    """A record with motion_scale 0 cannot be turned into a displacement: the parser says so (the
+    tracker raises MalformedVectors, which read_clip reports as a VideoReadError)."""
+    raw = np.zeros(40, np.uint8)
+    raw[4:6] = 16  # w, h; motion_scale (bytes 32-33) left 0
+    blocks, disp = np.zeros((1, 5), np.int32), np.zeros((1, 2), np.float32)
+    n = read_vectors(np.frombuffer(raw.tobytes(), np.uint8), 16, 16, blocks, disp, np.zeros(1, np.int32),
+                     np.zeros(400, np.int32))
+    assert n == -1

@@ -37,7 +37,7 @@ from .flow import FlowBackend, get_flow_backend
 from .flow_cache import MotionCache
 from .motion_ops import motion_between_frames
 from .motion_options import MOTION_MODES, MotionOptions
-from .motion_vectors import VECTOR_CODECS, MotionVectorTracker, stream_needs_search
+from .motion_vectors import VECTOR_CODECS, MalformedVectors, MotionVectorTracker, stream_needs_search
 from .probe import VideoInfo, open_video, open_video_with_info
 from .rgb import RGBConverter
 from .sampling import dense_indices, dense_view_indices, fit_to_length, random_start, segment_indices
@@ -170,6 +170,8 @@ def _decode_pass(
                 break
     except av.FFmpegError as err:
         raise VideoReadError(path, f"decoding failed (corrupt or truncated file): {err}") from err
+    except MalformedVectors as err:
+        raise VideoReadError(path, str(err)) from err
     out.last_index = index
     return out
 

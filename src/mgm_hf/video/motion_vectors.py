@@ -40,6 +40,7 @@ from .h264_sps import exact_motion_stream
 
 __all__ = [
     "VECTOR_CODECS",
+    "MalformedVectors",
     "MotionVectorTracker",
     "frame_vectors",
     "stream_needs_search",
@@ -62,6 +63,10 @@ except ImportError:  # pragma: no cover - other PyAV layouts: the cached propert
 
     def _side_data(frame: av.VideoFrame) -> Mapping:
         return frame.side_data
+
+
+class MalformedVectors(ValueError):
+    """The decoder exported motion-vector side data that cannot be read (a bad file, not a bug)."""
 
 
 def vector_bytes(frame: av.VideoFrame) -> bytes | None:
@@ -249,7 +254,7 @@ class MotionVectorTracker:
         s = self._scratch.fit(raw.size // vector_kernels.AVMOTIONVECTOR_SIZE)
         n = vector_kernels.read_vectors(raw, height, width, s.blocks, s.disp, s.partner, s.cells)
         if n < 0:
-            raise ValueError(f"malformed motion vectors in frame {index} (motion_scale 0)")
+            raise MalformedVectors(f"malformed motion vectors in frame {index} (motion_scale 0)")
         row = self._row[index]
         if self.search:
             ring = self._ring

@@ -10,23 +10,30 @@ The search (compiled with numba, one call per frame, on the decoder's own luma p
 1. A block is sampled at 4 × 4 whole pixels evenly spread over it; a candidate distance k is scored
    by the mean absolute difference between those samples and the reference frame k frames away in
    the vector's direction, displaced by the vector (bilinear: vectors are quarter-pel).
-2. Work that cannot change the result is skipped: a zero vector is zero motion at any distance; a
-   vector with one candidate frame is settled.
-3. Blocks are visited in the decoder's order (raster). A block with the same displacement (to a
-   quarter pixel) as an already resolved neighbour (left or above, same direction) follows it: it
-   is the same motion predicted from the same reference (encoders predict vectors from those
-   neighbours; a wrong distance would need another object moving at another speed whose
-   displacement coincides with it). Any other block
-   is first *verified* at the distance of a resolved neighbour (else the frame's majority so far):
-   accepted when it matches there clearly better than its own texture varies (a wrong distance
-   displaces the texture by at least a pixel); otherwise searched over every candidate (more than
-   4: a coarse pass on 4 of the 16 samples first drops those clearly worse than the best two).
+2. Candidates are the frames that can be references: decoded before the current frame and not
+   marked as non-reference (:func:`reference_window`, from the packets, see
+   :class:`mgm_hf.video.decode_order.DecodeOrder`). Work that cannot change the result is skipped:
+   a zero vector is zero motion at any distance; a vector with one candidate frame is settled.
+3. Blocks are visited in the decoder's order (raster). A block whose displacement equals, to a
+   quarter pixel, that of a resolved neighbour (same or left or upper macroblock, same direction)
+   follows it: the same motion predicted from the same reference (encoders predict vectors from
+   those neighbours; a wrong distance would need another object moving at another speed whose
+   displacement coincides). Any other block is first *verified* at the distance that gives a
+   resolved neighbour's motion (an encoder picks among equally good references block by block,
+   while the motion is locally smooth), then at the frame's majority so far: accepted when it
+   matches there clearly better than its own texture varies (a wrong distance displaces the
+   texture by at least a pixel); otherwise every candidate is scored (more than 4: a coarse pass
+   on 4 of the 16 samples first drops those clearly worse than the best two).
 4. Searched blocks that barely tell their best candidate from the frame's majority follow the
    majority (x264 mostly uses one reference per direction and frame); blocks moving less than a
    pixel take the majority (their distance changes their motion by less than their displacement).
 5. Of the two directions FFmpeg exports for a B macroblock, a zero vector next to a moving one is
    the unused direction (FFmpeg writes zero vectors for the list a partition does not use); next
    to one moving less than a pixel the worse match is.
+
+Scores cost memory traffic more than arithmetic (rows of planes decoded up to 8 frames earlier):
+on x264-default video of a panning scene the search took about 40 µs per frame at 224² and 350 µs
+per P-frame at 720p here.
 
 Streams whose sequence parameter set allows one reference frame and no reordering need none of
 this (every vector spans one frame): see :func:`mgm_hf.video.h264_sps.exact_motion_stream`.

@@ -11,7 +11,7 @@ Why compiled: per frame there are hundreds to thousands of vectors, and the budg
 what FFmpeg spends decoding the frame (about 0.2 ms at 224², 2 ms at 720p). In numpy the fixed cost
 per operation alone exceeded that; numba (wheels on every platform, no compiler at install) runs
 each of these kernels in a few microseconds per frame. Kernels are compiled with ``cache=True``
-(on disk next to this file) and warmed up at import by :func:`mgm_hf.video.motion_vectors`, so
+(on disk next to this file) and warmed up at import (:func:`mgm_hf.video.motion_vectors.warm_up`), so
 DataLoader workers forked later inherit them.
 """
 
