@@ -43,7 +43,7 @@ MODES: dict[str, dict] = {
 
 
 def make_video(path: Path, size: tuple[int, int], frames: int, options: dict[str, str] | None = None) -> Path:
-    """The panning scene, x264 defaults unless ``options`` (e.g. ``mgm-hf prepare --exact-motion``'s)."""
+    """The panning scene, x264 defaults unless ``options`` (e.g. ``mgm-hf prepare --exact_motion``'s)."""
     return write_panning_scene_video(path, num_frames=frames, size=size, options=options).path
 
 
@@ -261,7 +261,7 @@ def main() -> None:
                 starts = [int(s) for s in rng.integers(stride, args.frames - span, args.clips)]
                 times = time_modes(path, starts, args.repeats, args.num_frames, stride, modes)
                 print_table(f"{size[0]}x{size[1]}, stride {stride}", times)
-        # The search skipped: an `mgm-hf prepare --exact-motion` encode (one reference, no B-frames).
+        # The search skipped: an `mgm-hf prepare --exact_motion` encode (one reference, no B-frames).
         size = tuple(int(v) for v in args.sizes[min(1, len(args.sizes) - 1)].split("x"))
         exact = make_video(Path(tmp) / "exact.mp4", size, args.frames,
                            {"g": "50", "bf": "0", "refs": "1", "crf": "23", "preset": "veryfast"})
@@ -269,7 +269,7 @@ def main() -> None:
         starts = [int(s) for s in rng.integers(stride, args.frames - (args.num_frames - 1) * stride - 1, args.clips)]
         subset = {k: modes[k] for k in ("plain decode", "exact vectors", "DIS ultrafast")}
         times = time_modes(exact, starts, args.repeats, args.num_frames, stride, subset)
-        print_table(f"{size[0]}x{size[1]}, stride {stride}, --exact-motion encode (search skipped)", times)
+        print_table(f"{size[0]}x{size[1]}, stride {stride}, --exact_motion encode (search skipped)", times)
         print("  * vectors trusted to span one frame: wrong on these streams, the floor without the search")
         if anchor is not None:
             print("  ** motion-vector-extractor 2.0: raw vectors (source +-1, no distance, no dense field)")

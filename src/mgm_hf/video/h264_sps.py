@@ -5,7 +5,7 @@ A stream whose SPS allows one reference frame (``max_num_ref_frames == 1``) and 
 (picture order count type 2, or ``max_num_reorder_frames == 0`` in the VUI) predicts every inter
 block from the one frame decoded just before it, which is also the frame shown just before it:
 every vector spans exactly one frame and no reference-distance search is needed (this is what
-``mgm-hf prepare --exact-motion`` writes: x264 with ``bf=0, refs=1``, which uses POC type 2). PyAV's
+``mgm-hf prepare --exact_motion`` writes: x264 with ``bf=0, refs=1``, which uses POC type 2). PyAV's
 codec context exposes ``has_b_frames`` but not the number of reference frames, hence this parser.
 Anything it cannot read (no extradata, other codecs, an SPS it does not understand) is reported as
 not exact, so the search runs: never a silently different result.

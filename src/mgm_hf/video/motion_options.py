@@ -31,7 +31,7 @@ class MotionOptions:
         mv_reference: ``"search"`` finds each vector's reference distance from the decoded pixels
             (skipped on streams whose SPS allows one reference frame and no reordering, where every
             vector spans one frame); ``"adjacent"`` trusts every vector to span one frame (exact only
-            for such streams, e.g. ``mgm-hf prepare --exact-motion``).
+            for such streams, e.g. ``mgm-hf prepare --exact_motion``).
         thread_type: PyAV decoder threading; forced to SLICE when exporting vectors (frame threading
             corrupts them).
     """

@@ -91,7 +91,7 @@ def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
 
 def stream_needs_search(stream: av.video.stream.VideoStream) -> bool:
     """False when every vector of the stream spans exactly one frame (H.264 with one reference frame
-    and no reordering, e.g. ``mgm-hf prepare --exact-motion``), else True."""
+    and no reordering, e.g. ``mgm-hf prepare --exact_motion``), else True."""
     ctx = stream.codec_context
     return not exact_motion_stream(str(ctx.name), ctx.extradata)
 
