@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
+from mgm_hf.argparse_types import json_dict
 from mgm_hf.masking import available_masking_strategies
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"--options is not valid JSON: {err}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("--options must be a JSON object, e.g. '{\"base_frame\": \"first\"}'.")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="masking strategy (default: the model's, else mgm)")
     parser.add_argument("--model", default=None, help="MGMVideoMAE checkpoint: adds the reconstruction row")
     parser.add_argument("--mask_ratio", type=float, default=None, help="default: the model's, else 0.9")
-    parser.add_argument("--options", type=_json_object, default=None,
+    parser.add_argument("--options", type=json_dict, default=None,
                         help='strategy options as JSON, e.g. \'{"base_frame": "first", "hole_fill": "invisible"}\'')
     parser.add_argument("--seed", type=int, default=0, help="seed of the mask (and of a random start)")
     clip = parser.add_argument_group("clip sampling and geometry (default: the model's)")

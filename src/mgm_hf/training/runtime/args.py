@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
+from mgm_hf.argparse_types import json_dict
 from mgm_hf.data.builtin_motion import BuiltinMotionSpec
 from mgm_hf.data.failures import FailureTracker
 
 from .plan import checkpoint_period
 from .trackers import REPORT_TO_CHOICES
-
-
-def json_dict(text: str) -> dict[str, Any]:
-    """argparse type for JSON object options such as ``'{"top_k": 2}'``."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {err}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {type(value).__name__}")
-    return value
 
 
 def add_data_args(parser: argparse.ArgumentParser, frame_stride: int | None = 2, training: bool = True) -> None:
