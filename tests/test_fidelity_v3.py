@@ -17,9 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from fidelity_data import encode_decode  # noqa: E402
-from fidelity_report import DOWNSTREAM_KEYS, assemble, markdown, paired_difference  # noqa: E402
-from fidelity_scenes import ACTOR, CLASS_NAMES, NUM_CLASSES, SceneSpec, render_scene  # noqa: E402
+from fidelity_data import encode_decode
+from fidelity_report import DOWNSTREAM_KEYS, assemble, markdown, paired_difference
+from fidelity_scenes import ACTOR, CLASS_NAMES, NUM_CLASSES, SceneSpec, render_scene
 
 SEEDS = range(6)
 
