@@ -27,7 +27,6 @@ import numpy as np
 import torch
 
 from fidelity_scenes import ACTOR, NUM_CLASSES, SceneSpec, render_scene
-from mgm_hf.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from mgm_hf.mask_metrics import patchify
 from mgm_hf.masking import MaskGeometry
 from mgm_hf.video import read_clip, write_video
@@ -67,6 +66,8 @@ class ClipSet:
 
 def pixel_values(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 (B, T, H, W, 3) -> float (B, T, 3, H, W) normalised with ImageNet mean and std."""
+    from mgm_hf.data.transforms import IMAGENET_MEAN, IMAGENET_STD  # here: generation workers never need it
+
     x = torch.as_tensor(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1)

@@ -59,11 +59,13 @@ class PretrainResult:
 
 
 def pretrain(model: MGMVideoMAE, strategy: MaskingStrategy, source: MotionSource, pool: ClipSet, seed: int,
-             steps: int, batch_size: int, warmup_steps: int) -> PretrainResult:
+             steps: int, batch_size: int, warmup_steps: int, lr: float | None = None) -> PretrainResult:
     """``steps`` AdamW steps (the tiny recipe: base lr 3.2e-2 × B / 256, betas (0.9, 0.95), weight
     decay 0.05, warmup then cosine) on pool clips in the seed's order (each seen once while
-    ``steps × B <= len(pool)``), masks from ``strategy`` drawn with a seed-derived generator."""
-    lr = scaled_lr(default_base_lr("pretrain", model.config.hidden_size), batch_size)
+    ``steps × B <= len(pool)``), masks from ``strategy`` drawn with a seed-derived generator.
+    ``lr`` overrides the peak learning rate."""
+    if lr is None:
+        lr = scaled_lr(default_base_lr("pretrain", model.config.hidden_size), batch_size)
     optimizer = build_adamw(param_groups(model, weight_decay=0.05), lr=lr, betas=(0.9, 0.95))
     schedule = cosine_schedule(optimizer, warmup_steps, steps)
     order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed)).numpy()
@@ -167,19 +169,20 @@ def _predict(model: torch.nn.Module, clips: ClipSet, batch_size: int = 64) -> to
 
 
 def finetune(pretrained_dir: Path, train: ClipSet, validation: ClipSet, seed: int, epochs: int,
-             eval_every: int, batch_size: int, id2label: dict[int, str],
-             log: Callable[[str], None] = print) -> FinetuneResult:
+             eval_every: int, batch_size: int, id2label: dict[int, str], lr: float | None = None,
+             layer_decay: float | None = 0.75, log: Callable[[str], None] = print) -> FinetuneResult:
     """Full fine-tune of the pretrained encoder with a fresh mean-pooling head (the tiny recipe:
     base lr 1e-2 × B / 256, layer decay 0.75, weight decay 0.05, warmup 10 % then cosine to 0),
     ``epochs`` passes over ``train`` in seed-derived order; validation top-1 every ``eval_every``
     epochs and at the end. No augmentation (the labels are directions and turning senses: flips
-    would change them)."""
+    would change them). ``lr`` overrides the peak learning rate."""
     torch.manual_seed(seed)  # the head's initial weights: the same for every strategy at this seed
     model = classifier_from_pretrained(str(pretrained_dir), id2label)
     steps_per_epoch = math.ceil(len(train) / batch_size)
     total = epochs * steps_per_epoch
-    lr = scaled_lr(default_base_lr("finetune", model.config.hidden_size), batch_size)
-    groups = param_groups(model, weight_decay=0.05, layer_decay=0.75)
+    if lr is None:
+        lr = scaled_lr(default_base_lr("finetune", model.config.hidden_size), batch_size)
+    groups = param_groups(model, weight_decay=0.05, layer_decay=layer_decay)
     optimizer = build_adamw(groups, lr=lr, betas=(0.9, 0.999))
     schedule = cosine_schedule(optimizer, max(1, total // 10), total)
     labels = torch.as_tensor(train.labels)
