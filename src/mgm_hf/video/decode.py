@@ -104,14 +104,14 @@ def _decode(
     without a timestamp, restarts the decode from the beginning of a fresh container.
     """
     needed = set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set())
-    lo = min(needed)
+    span = (min(needed), max(needed))
     _configure(stream, tracker is not None, thread_type)
-    out = _decode_pass(path, container, stream, info, rgb_needed, tracker, seek=lo > 0)
+    out = _decode_pass(path, container, stream, info, rgb_needed, tracker, span, seek=span[0] > 0)
     if out is None:  # the seek overshot
         fresh, fresh_stream = open_video(path)
         try:
             _configure(fresh_stream, tracker is not None, thread_type)
-            out = _decode_pass(path, fresh, fresh_stream, info, rgb_needed, tracker, seek=False)
+            out = _decode_pass(path, fresh, fresh_stream, info, rgb_needed, tracker, span, seek=False)
         finally:
             fresh.close()
     assert out is not None  # a decode from the start cannot overshoot
@@ -137,12 +137,12 @@ def _decode_pass(
     info: VideoInfo,
     rgb_needed: set[int],
     tracker: MotionVectorTracker | None,
+    span: tuple[int, int],
     seek: bool,
 ) -> _Decoded | None:
-    """One pass of :func:`_decode`; None when the seek landed after the first needed frame (nothing
-    was kept or fed then)."""
-    needed = set(rgb_needed) | (set(tracker.wanted) if tracker is not None else set())
-    lo, hi = min(needed), max(needed)
+    """One pass of :func:`_decode` over the frames ``span = (first, last)`` needed; None when the seek
+    landed after the first needed frame (nothing was kept or fed then)."""
+    lo, hi = span
     if seek:
         container.seek(info.pts_of(lo), stream=stream, backward=True, any_frame=False)
     out = _Decoded()
