@@ -21,9 +21,14 @@ SUPPORT_CRITERION = (
     "is 'no detectable difference'. The papers' claim (motion-guided masking beats tube) is supported here "
     "if mgm or mgmae beats tube; a null result (neither does) is a valid outcome. The same rule is applied "
     "to linear-probe and k-NN top-1 (per-time-step features) as secondary outcomes. Five comparisons per "
-    "outcome, no multiplicity correction: read a single 'beats' near the 2 SE line with caution. The run "
-    "has power only if the motion-feature probe (see 'power') is far above chance."
+    "outcome, no multiplicity correction: read a single 'beats' near the 2 SE line with caution. Power gate: "
+    "an outcome gets verdicts only if at least one model (random init included) has a mean top-1 over seeds "
+    "above chance by more than 2 binomial SEs (sqrt(c (1 - c) / (validation clips × seeds))); otherwise every "
+    "verdict of that outcome is 'no power (every model at chance)': the run could not have shown an effect "
+    "there, which is not evidence against it. The labels themselves are learnable from motion when the "
+    "motion-feature probe (see 'power') is far above chance."
 )
+NO_POWER = "no power (every model at chance)"
 ACCURACY_METRICS = ("finetune_top1", "linear_probe_top1", "knn_top1")
 DOWNSTREAM_KEYS = ("strategy", "seed", "finetune_top1", "knn_top1", "linear_probe_top1", "heldout_loss")
 
@@ -64,10 +69,22 @@ def paired_difference(values: dict[int, float], reference: dict[int, float],
             "se": se, "verdict": verdict}
 
 
-def paired_vs_tube(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def has_power(runs: list[dict[str, Any]], metric: str, chance: float, num_validation: int) -> bool:
+    """True when some model's mean ``metric`` over its seeds exceeds ``chance`` by more than 2 binomial
+    standard errors, ``sqrt(chance (1 - chance) / (num_validation × seeds))`` (the power gate of
+    :data:`SUPPORT_CRITERION`)."""
+    for name in dict.fromkeys(r["strategy"] for r in runs):
+        values = [r[metric] for r in runs if r["strategy"] == name and r.get(metric) is not None]
+        if values and np.mean(values) > chance + 2 * math.sqrt(chance * (1 - chance) / (num_validation * len(values))):
+            return True
+    return False
+
+
+def paired_vs_tube(runs: list[dict[str, Any]], chance: float, num_validation: int) -> list[dict[str, Any]]:
     """Every strategy (and random init) against tube, for each accuracy metric and the losses under
-    the common masks (no verdict for losses). ``runs`` hold the downstream keys plus per-clip
-    ``"<metric>_correct"`` arrays (optional)."""
+    the common masks (no verdict for losses; accuracy verdicts only past the power gate). ``runs`` hold
+    the downstream keys plus per-clip ``"<metric>_correct"`` arrays (optional)."""
+    powered = {m: has_power(runs, m, chance, num_validation) for m in ACCURACY_METRICS}
     tube = {r["seed"]: r for r in runs if r["strategy"] == "tube"}
     out = []
     for name in dict.fromkeys(r["strategy"] for r in runs):
@@ -85,6 +102,8 @@ def paired_vs_tube(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row = {"strategy": name, "metric": metric, **paired_difference(have, ref, correct, ref_correct)}
             if metric not in ACCURACY_METRICS:
                 row["verdict"] = None
+            elif not powered[metric]:
+                row["verdict"] = NO_POWER
             out.append(row)
     return out
 
@@ -113,7 +132,7 @@ def assemble(meta: dict[str, Any], dataset: dict[str, Any], num_classes: int, nu
         "power": power,
         "mask_metrics": mask_metrics,
         "downstream": downstream_rows(runs),
-        "paired_vs_tube": paired_vs_tube(runs),
+        "paired_vs_tube": paired_vs_tube(runs, 1.0 / num_classes, num_validation),
     }
 
 
@@ -213,8 +232,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     actor = {m["strategy"]: m for m in result["mask_metrics"] if m["weight"] == "actor_pixels"}
     ax.plot(range(len(metrics)), [actor[m["strategy"]]["share"] if m["strategy"] in actor else np.nan
                                   for m in metrics], "^", label="visible actor share")
-    if metrics:
-        ax.axhline(metrics[0]["chance"], color="grey", ls="--", lw=1, label="chance 1 − ρ")
+    ax.plot(range(len(metrics)), [m["chance"] for m in metrics], "_", color="grey", ms=25, label="chance 1 − ρ")
     ax.set_xticks(range(len(metrics)), labels, rotation=20)
     ax.set_title("where the masks fall (validation clips, seed means)")
     ax.legend(fontsize=8)
@@ -237,5 +255,5 @@ def plot(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-__all__ = ["ACCURACY_METRICS", "DOWNSTREAM_KEYS", "SUPPORT_CRITERION", "assemble", "downstream_rows",
-           "markdown", "paired_difference", "paired_vs_tube", "plot"]
+__all__ = ["ACCURACY_METRICS", "DOWNSTREAM_KEYS", "NO_POWER", "SUPPORT_CRITERION", "assemble", "downstream_rows",
+           "has_power", "markdown", "paired_difference", "paired_vs_tube", "plot"]

@@ -60,8 +60,9 @@ class SceneSpec:
     distractor_size: tuple[int, int] = (5, 8)
     distractor_speed: tuple[float, float] = (0.5, 3.5)
     num_distractors: tuple[int, int] = (1, 2)
-    texture_sigma: float = 2.0  # background texture scales: sigma, 3 sigma, 8 sigma px
-    texture_weight: float = 0.5  # background = (1 - w) colour ramp + w texture
+    texture_sigma: float = 6.0  # background texture scales: sigma, 3 sigma, 8 sigma px
+    texture_weight: float = 0.25  # background = (1 - w - d) colour ramp + w texture + d detail
+    detail_weight: float = 0.0  # d: fine texture (sigma 1 px) for the codec's block matching
 
     @property
     def switch_frame(self) -> int:
@@ -167,7 +168,9 @@ def render_scene(seed: int, label: int, spec: SceneSpec = SceneSpec()) -> Scene:
     canvas_side = size + 2 * margin
     ramp = linear_gradient(canvas_side, canvas_side, seed=int(rng.integers(2**31 - 1))).astype(np.float32)
     texture = random_texture(canvas_side, canvas_side, sigma=spec.texture_sigma, seed=int(rng.integers(2**31 - 1)))
-    canvas = (1 - spec.texture_weight) * ramp + spec.texture_weight * texture.astype(np.float32)
+    detail = random_texture(canvas_side, canvas_side, sigma=1.0, seed=int(rng.integers(2**31 - 1)))
+    canvas = ((1 - spec.texture_weight - spec.detail_weight) * ramp + spec.texture_weight * texture.astype(np.float32)
+              + spec.detail_weight * detail.astype(np.float32))
 
     camera = rng.uniform(-spec.camera_speed, spec.camera_speed, size=2)
     offsets = np.rint(times[:, None] * camera[None, :]).astype(np.int64)  # (T + 1, 2) camera offset C(t)

@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from fidelity_data import encode_decode
-from fidelity_report import DOWNSTREAM_KEYS, assemble, markdown, paired_difference
+from fidelity_report import DOWNSTREAM_KEYS, NO_POWER, assemble, markdown, paired_difference
 from fidelity_scenes import ACTOR, CLASS_NAMES, NUM_CLASSES, SceneSpec, render_scene
 
 SEEDS = range(6)
@@ -100,10 +100,13 @@ def test_actor_is_in_view_and_the_background_follows_the_camera() -> None:
 
 
 def test_h264_vectors_follow_the_exact_motion() -> None:
-    """Real encode + decode (PyAV): most 8 × 8 blocks' vectors are within 1 px of the exact motion."""
+    """Real encode + decode (PyAV): frame by frame, most 8 × 8 blocks' vectors are within 1 px of the
+    exact motion (a frame off in the decode would fail). On a finer background texture than the
+    default: block matching on the default smooth one is right on only ~70 % of the blocks."""
+    spec = SceneSpec(texture_sigma=2.0, texture_weight=0.5)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in (0, 1):
-            scene = render_scene(seed, 4)
+            scene = render_scene(seed, 4, spec)
             frames, vectors = encode_decode(scene.frames, Path(tmp), 8)
             assert frames.shape == (8, 64, 64, 3) and vectors.shape == (8, 8, 8, 2)
             exact = scene.motion[1:].astype(np.float32).reshape(8, 8, 8, 8, 8, 2).mean(axis=(2, 4))
@@ -113,11 +116,11 @@ def test_h264_vectors_follow_the_exact_motion() -> None:
 
 
 # ------------------------------------------------------------------------------------------ results
-def fake_runs(diff: float, spread: float = 0.0) -> list[dict]:
-    """Two seeds of none/tube/mgm with mgm's fine-tune top-1 ``diff`` (± spread) above tube."""
+def fake_runs(diff: float, spread: float = 0.0, tube: float = 0.4) -> list[dict]:
+    """Two seeds of none/tube/mgm with mgm's fine-tune top-1 ``diff`` (± spread) above tube's."""
     runs = []
     for seed in (0, 1):
-        for name, top1 in (("none", 0.2), ("tube", 0.4), ("mgm", 0.4 + diff + (spread if seed else -spread))):
+        for name, top1 in (("none", min(0.2, tube)), ("tube", tube), ("mgm", tube + diff + (spread if seed else -spread))):
             n = 400
             correct = np.zeros(n, bool)
             correct[: round(top1 * n)] = True
@@ -159,6 +162,16 @@ def test_pre_registered_verdicts() -> None:
     mixed = {(p["strategy"], p["metric"]): p for p in document(fake_runs(0.02, spread=0.05))["paired_vs_tube"]}
     assert mixed[("mgm", "finetune_top1")]["per_seed"][0] < 0 < mixed[("mgm", "finetune_top1")]["per_seed"][1]
     assert mixed[("mgm", "finetune_top1")]["verdict"] == "no detectable difference"
+
+
+def test_no_verdict_when_every_model_is_at_chance() -> None:
+    """A 'difference' between models that all sit at chance is not evidence: the power gate says so."""
+    chance = 1 / NUM_CLASSES
+    paired = {(p["strategy"], p["metric"]): p for p in document(fake_runs(0.02, tube=chance))["paired_vs_tube"]}
+    assert paired[("mgm", "finetune_top1")]["verdict"] == NO_POWER
+    # Clearly above chance (here 0.4 vs 0.125 on 800 clip-seeds) unlocks the verdicts.
+    powered = {(p["strategy"], p["metric"]): p for p in document(fake_runs(0.02))["paired_vs_tube"]}
+    assert powered[("mgm", "finetune_top1")]["verdict"] != NO_POWER
 
 
 def test_paired_difference_se_is_the_larger_of_seeds_and_clips() -> None:
