@@ -50,7 +50,7 @@ difference over all (seed, clip) pairs); *worse than tube* mirrored; otherwise *
 difference*. The papers' claim is supported here if mgm or mgmae beats tube; a null result (neither
 does) is a valid outcome. Linear-probe and k-NN top-1 (per-time-step features) are secondary
 outcomes under the same rule. Power gate: an outcome gets verdicts only if some model (random init
-included) is above chance by > 2 binomial SEs; otherwise its verdicts read "no power (every model at
+included) is above chance by > 3 binomial SEs; otherwise its verdicts read "no power (every model at
 chance)". Known before the run (pilots, rendered clips): a from-scratch fine-tune of the tiny model on
 640 labelled clips for 20 epochs stayed near chance (0.12–0.17 of 240, also without camera pan and
 distractors), so the downstream outcomes may well fail the gate at this scale; the held-out losses and
