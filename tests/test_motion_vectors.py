@@ -473,15 +473,15 @@ def test_compose_chains_matches_compose_steps_chain_by_chain():
 
 
 def test_kernels_are_compiled_at_import(videos):
-    """Importing the package compiles (or loads) every kernel for the argument types a decode uses,
-    so DataLoader workers forked afterwards never compile."""
+    """Importing the package compiles (or loads) every kernel a decode calls from Python (the
+    per-frame step compiles the per-vector kernels into itself) for the argument types a decode
+    uses, so DataLoader workers forked afterwards never compile."""
     import subprocess
     import sys
 
     script = f"""
-from mgm_hf.video import read_clip, reference_search as rs, vector_kernels as vk
-kernels = [vk.read_vectors, vk.unit_distances, vk.frame_field, vk.fill_gaps, vk.chain_fields,
-           rs.reference_window, rs.frame_distances]
+from mgm_hf.video import read_clip, frame_step as fs, vector_kernels as vk
+kernels = [fs.frame_step, fs.process_waiting, vk.fill_gaps, vk.chain_fields]
 before = [len(k.signatures) for k in kernels]
 assert all(before), before
 for reference in ("search", "adjacent"):

@@ -1,9 +1,9 @@
 """Per-frame motion from the decoder's motion vectors (H.264, MPEG-4, MPEG-2).
 
 :class:`MotionVectorTracker` takes decoded frames in presentation order and, for each wanted frame,
-in one pass while its planes are hot (compiled kernels, a few microseconds per frame):
+in one compiled call per decoded frame while its planes are hot (:func:`.frame_step.frame_step`):
 
-1. reads the raw ``MOTION_VECTORS`` side data (``bytes(side_data)``, no structured-array copy) and
+1. reads the raw ``MOTION_VECTORS`` side data where the decoder wrote it (its address, no copy) and
    pairs the two directions of bi-predicted blocks (:func:`.vector_kernels.read_vectors`);
 2. finds each vector's reference distance from the decoded luma of the candidate frames
    (:mod:`.reference_search`), reading the planes the decoder wrote: the frames are held, not
@@ -18,6 +18,9 @@ Cells without a vector (I-frames, intra blocks) are filled from neighbouring fra
 
 Decode with ``thread_type`` SLICE or NONE: frame threading corrupts exported vectors (with FRAME or
 AUTO, B-frame vectors change from run to run).
+
+Side data and planes are read in place: a frame is held while its own vectors wait (a B-frame
+waits for its future references) and while it may serve as a reference.
 
 Fork safety (DataLoader "fork" workers): no reference to a decoded frame outlives the tracker's use
 of it (held frames are released as soon as no pending frame can need them, and all of them by
@@ -34,7 +37,7 @@ from collections.abc import Iterable, Mapping
 import av
 import numpy as np
 
-from . import reference_search, vector_kernels
+from . import frame_step, reference_search, vector_kernels
 from .decode_order import DecodeOrder
 from .h264_sps import exact_motion_stream
 
@@ -102,7 +105,8 @@ class MotionVectorTracker:
     Feed every decoded frame with :meth:`push`; fields are computed for the frames in ``wanted``.
     A B-frame waits until its future references are decoded (the next non-B frame, at most
     ``max_distance`` frames ahead). :meth:`fields` / :meth:`field_stack` return the finished
-    fields with gaps (I-frames, intra blocks) filled from neighbouring frames.
+    fields with gaps (I-frames, intra blocks) filled from neighbouring frames. The work for each
+    frame is one compiled call (:func:`.frame_step.frame_step`).
 
     Args:
         frame_size: ``(H, W)``.
@@ -136,28 +140,28 @@ class MotionVectorTracker:
         self.found_vectors = False
         height, width = self.frame_size
         order = sorted(self.wanted)
-        self._row = {index: row for row, index in enumerate(order)}
+        self._order_of_rows = order
         self._stack = np.full((len(order), -(-height // grid), -(-width // grid), 2), np.nan, np.float32)
         self._written = np.zeros(len(order), bool)
         self._first_held = (order[0] if order else 0) - (self.max_distance if self.search else 0)
-        # Frames that may still serve as references (held: their planes are read in place), and their
-        # facts in a ring the search kernel reads (slot = index % ring; valid when its index matches).
-        # Held frames span at most 2 max_distance + 1 indices (see _process), so no live slot is reused.
-        # Rows: frame index (-1: empty), luma address, line size, picture type, decoding rank, reference
-        # flag (see reference_search.reference_window).
-        self._ring = np.full((6, 2 * self.max_distance + 2), -1, np.int64)
+        row_base = order[0] if order else 0
+        self._rows = np.full((order[-1] - row_base + 1) if order else 0, -1, np.int64)
+        for row, index in enumerate(order):
+            self._rows[index - row_base] = row
+        # Held frames (their planes and side data are read in place) span at most 2 max_distance + 1
+        # indices (see frame_step.process_waiting), so no live ring slot is reused.
+        self._ring, self._pending, self._state = frame_step.new_state(2 * self.max_distance + 2 if self.search else 1)
         self._held: deque[tuple[int, av.VideoFrame]] = deque()
         self._order = decode_order if self.search else None
-        self._types: dict[int, int] = {}
-        self._pending: dict[int, np.ndarray] = {}  # index -> raw side data waiting for its references
-        self._latest = -1
         self._finished = False
-        self._scratch = _Scratch(self.frame_size, self.grid, self.max_distance)
+        self._row_base = row_base
+        self._capacity = 0
+        self._fit(256)
 
     @property
     def idle(self) -> bool:
         """True when no frame waits for a future reference."""
-        return not self._pending
+        return not self._state[frame_step.WAITING]
 
     def note_packet(self, packet: av.Packet) -> None:
         """Feeds one demuxed packet (decoding order), before the frames it yields."""
@@ -168,46 +172,49 @@ class MotionVectorTracker:
         """Feeds one decoded frame (presentation order)."""
         if index < self._first_held:
             return
-        self._latest = index
+        vectors = count = 0
+        if index in self.wanted:
+            side = _side_data(frame).get("MOTION_VECTORS")
+            if side is not None:
+                count = side.buffer_size // vector_kernels.AVMOTIONVECTOR_SIZE
+                if count:
+                    vectors = side.buffer_ptr
+                    self.found_vectors = True
+                    if count > self._capacity:
+                        self._fit(count)
+        luma = line = 0
+        rank = reference = -1
         if self.search:
-            held = self._held
-            if len(held) == self._ring.shape[1]:  # cannot happen (see _process): never overwrite silently
-                raise RuntimeError(f"frame {held[0][0]} still held when frame {index} arrived")
+            if len(self._held) == self._ring.shape[1]:  # cannot happen (see frame_step): never overwrite silently
+                raise RuntimeError(f"frame {self._held[0][0]} still held when frame {index} arrived")
             plane = frame.planes[0]
-            rank, reference = self._order.pop(frame.pts) if self._order is not None else (-1, -1)
-            kind = int(frame.pict_type)
-            self._ring[:, index % self._ring.shape[1]] = (index, plane.buffer_ptr, plane.line_size, kind, rank,
-                                                          reference)
-            held.append((index, frame))
-            self._types[index] = kind
-        row = self._row.get(index)
-        if row is not None:
-            raw = vector_bytes(frame)
-            if raw is None:
-                self._written[row] = True  # no vectors (I-frame): all NaN, filled later
-            else:
-                self.found_vectors = True
-                self._pending[index] = np.frombuffer(raw, np.uint8)
-        self._process(final=False)
+            luma, line = plane.buffer_ptr, plane.line_size
+            if self._order is not None:
+                rank, reference = self._order.pop(frame.pts)
+            self._held.append((index, frame))
+        keep = frame_step.frame_step(*self._arrays, index, luma, line, int(frame.pict_type), rank, reference,
+                                     vectors, count)
+        self._release(keep)
 
     def finish(self) -> None:
         """Processes frames still waiting (end of stream: whatever references exist) and releases
         every held frame."""
         if not self._finished:
-            self._process(final=True)
+            keep = frame_step.process_waiting(*self._arrays, True)
+            self._release(keep)
             self._held.clear()
-            self._ring[0] = -1
+            self._ring[frame_step.INDEX] = -1
             self._finished = True
 
     def field_stack(self) -> tuple[list[int], np.ndarray]:
         """The decoded wanted frames' indices (sorted) and their fields float32 ``(F, h, w, 2)``
         (per-frame motion since the frame before, gaps filled)."""
         self.finish()
-        order = sorted(self._row)
+        order = self._order_of_rows
         if self._written.all():
             stack = self._stack
         else:  # frames never decoded (the stream ended) have no field
-            order = [i for i in order if self._written[self._row[i]]]
+            order = [i for row, i in enumerate(order) if self._written[row]]
             stack = np.ascontiguousarray(self._stack[self._written])
         if len(stack):
             vector_kernels.fill_gaps(stack)
@@ -219,85 +226,34 @@ class MotionVectorTracker:
         return dict(zip(order, stack))
 
     # ---------------------------------------------------------------------------------- internal
-    def _ready(self, index: int, final: bool) -> int | None:
-        """The last frame index that may serve as a reference of pending frame ``index`` once it can
-        be processed (its future references are decoded), else None."""
-        if not self.search:
-            return index
-        horizon = index + self.max_distance
-        if final or self._types.get(index) != _PICT_B:
-            return min(horizon, self._latest)
-        for j in range(index + 1, min(horizon, self._latest) + 1):
-            if self._types.get(j, _PICT_B) != _PICT_B:
-                return j  # the next anchor: a B-frame's farthest future reference
-        return horizon if self._latest >= horizon else None
-
-    def _process(self, final: bool) -> None:
-        """Computes the pending frames whose references are all decoded; releases the held frames no
-        pending or later frame can use (older than the oldest pending frame, or the next frame,
-        minus max_distance)."""
-        pending = self._pending
-        if pending:
-            for index in sorted(pending):
-                horizon = self._ready(index, final)
-                if horizon is None:
-                    break  # later frames wait for the same anchor
-                self._compute(index, pending.pop(index), horizon)
+    def _release(self, keep: int) -> None:
+        """Releases the held frames before ``keep``; raises on a malformed frame."""
+        malformed = self._state[frame_step.MALFORMED]
+        if malformed:
+            raise MalformedVectors(f"malformed motion vectors in frame {malformed - 1} (motion_scale 0)")
         held = self._held
-        if held:
-            keep = (min(pending) if pending else self._latest + 1) - self.max_distance
-            while held and held[0][0] < keep:
-                held.popleft()
+        while held and held[0][0] < keep:
+            held.popleft()
 
-    def _compute(self, index: int, raw: np.ndarray, horizon: int) -> None:
+    def _fit(self, n: int) -> None:
+        """(Re)allocates the kernels' work arrays for frames of up to ``n`` vectors."""
         height, width = self.frame_size
-        s = self._scratch.fit(raw.size // vector_kernels.AVMOTIONVECTOR_SIZE)
-        n = vector_kernels.read_vectors(raw, height, width, s.blocks, s.disp, s.partner, s.cells)
-        if n < 0:
-            raise MalformedVectors(f"malformed motion vectors in frame {index} (motion_scale 0)")
-        row = self._row[index]
-        if self.search:
-            ring = self._ring
-            reference_search.reference_window(
-                ring[0], ring[1], ring[2], ring[3], ring[4], ring[5], index, horizon, self.max_distance, s.addresses,
-                s.line_sizes,
-            )
-            reference_search.frame_distances(
-                s.blocks, s.disp, s.partner, n, s.addresses, s.line_sizes, self.max_distance, height, width,
-                s.distance, s.sad, s.table, s.work, s.units,
-            )
-        else:
-            vector_kernels.unit_distances(s.blocks, n, s.distance)
-        vector_kernels.frame_field(s.blocks, s.disp, n, s.distance, self.grid, height, width, s.sums, self._stack[row])
-        self._written[row] = True
-
-
-class _Scratch:
-    """Per-tracker work arrays for the kernels, grown to the largest frame's vector count."""
-
-    def __init__(self, frame_size: tuple[int, int], grid: int, max_distance: int) -> None:
-        height, width = frame_size
-        self.max_distance = max_distance
-        self.cells = np.zeros((height // 4 + 16) * (width // 4 + 16), np.int32)
-        self.units = np.zeros((2, *reference_search.unit_map_shape(height, width)), np.int32)
-        self.sums = np.zeros((-(-height // grid), -(-width // grid), 3), np.float32)
-        self.addresses = np.zeros(2 * max_distance + 1, np.int64)
-        self.line_sizes = np.zeros(2 * max_distance + 1, np.int64)
-        self.capacity = 0
-        self.fit(256)
-
-    def fit(self, n: int) -> _Scratch:
-        if n > self.capacity:
-            size = max(n, 2 * self.capacity)
-            self.blocks = np.zeros((size, 5), np.int32)
-            self.disp = np.zeros((size, 2), np.float32)
-            self.partner = np.zeros(size, np.int32)
-            self.distance = np.zeros(size, np.int32)
-            self.sad = np.zeros(size, np.float32)
-            self.table = np.zeros((size, self.max_distance), np.float32)
-            self.work = np.zeros((size, 4), np.int32)
-            self.capacity = size
-        return self
+        d = self.max_distance
+        if not self._capacity:
+            self._cells = np.zeros((height // 4 + 16) * (width // 4 + 16), np.int32)
+            self._units = np.zeros((2, *reference_search.unit_map_shape(height, width)), np.int32)
+            self._sums = np.zeros((-(-height // self.grid), -(-width // self.grid), 3), np.float32)
+            self._addresses = np.zeros(2 * d + 1, np.int64)
+            self._line_sizes = np.zeros(2 * d + 1, np.int64)
+        size = max(n, 2 * self._capacity)
+        work = (np.zeros((size, 5), np.int32), np.zeros((size, 2), np.float32), np.zeros(size, np.int32),
+                np.zeros(size, np.int32), np.zeros(size, np.float32), np.zeros((size, d), np.float32),
+                np.zeros((size, 4), np.int32))
+        self._capacity = size
+        # frame_step's and process_waiting's leading arguments (the state and work arrays, the sizes)
+        self._arrays = (self._ring, self._pending, self._state, self._rows, self._row_base,
+                        self._stack, self._written, *work, self._units, self._cells, self._sums, self._addresses,
+                        self._line_sizes, height, width, self.grid, d, self.search)
 
 
 def warm_up() -> None:
@@ -311,22 +267,19 @@ def warm_up() -> None:
     record[6], record[16] = 4, -4  # motion_x
     raw[32] = raw[72] = 4  # motion_scale
     planes = np.zeros((3, 16, 16), np.uint8)
-    tracker = MotionVectorTracker((16, 16), [1], grid=8, max_distance=1)
-    s = tracker._scratch
-    raw = np.frombuffer(raw.tobytes(), np.uint8)  # read-only, like side data in push()
-    n = vector_kernels.read_vectors(raw, 16, 16, s.blocks, s.disp, s.partner, s.cells)
-    addresses = np.array([p.ctypes.data for p in planes], np.int64)
-    lines = np.full(3, 16, np.int64)
-    unknown = np.full(3, -1, np.int64)
-    reference_search.reference_window(np.arange(3, dtype=np.int64), addresses, lines, np.full(3, 2, np.int64),
-                                      unknown, unknown, 1, 2, 1, s.addresses, s.line_sizes)
-    reference_search.frame_distances(s.blocks, s.disp, s.partner, n, s.addresses, s.line_sizes, 1, 16, 16,
-                                     s.distance, s.sad, s.table, s.work, s.units)
-    vector_kernels.unit_distances(s.blocks, n, s.distance)
-    vector_kernels.frame_field(s.blocks, s.disp, n, s.distance, 8, 16, 16, s.sums, tracker._stack[0])
-    vector_kernels.fill_gaps(tracker._stack)
+    for search in (True, False):
+        tracker = MotionVectorTracker((16, 16), [1], grid=8, max_distance=1, search=search)
+        for index in range(3):
+            vectors, count = (raw.ctypes.data, 2) if index == 1 else (0, 0)
+            frame_step.frame_step(*tracker._arrays, index, planes[index].ctypes.data, 16, 2, -1, -1, vectors, count)
+        frame_step.process_waiting(*tracker._arrays, True)
+        vector_kernels.fill_gaps(tracker._stack)
     vector_kernels.chain_fields(tracker._stack, np.zeros(1, np.int64), np.ones(1, np.int64), 8.0,
                                 np.empty((1, 2, 2, 2), np.float32))
+    vectors = np.zeros(2, dtype=[(c, np.int32) for c in (*reference_search.VECTOR_COLUMNS, "motion_x", "motion_y",
+                                                           "motion_scale")])
+    vectors["motion_scale"] = 4
+    reference_search.reference_distances(planes[0], vectors, {-1: planes[1]}, max_distance=1)
 
 
 warm_up()
