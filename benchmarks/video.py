@@ -158,7 +158,10 @@ def print_table(title: str, times: dict[str, tuple[float, float, float, float]])
 
 def time_pipeline(path: Path, repeats: int, batch: int, num_frames: int, stride: int) -> dict[str, float]:
     """CPU seconds per batch: decode + pretraining transform + mask (made per row by the transform) +
-    collate, tube vs mgm (live motion vectors, and vectors from a MotionCache)."""
+    collate, tube vs mgm (live motion vectors, and vectors from a MotionCache). With one torch
+    thread, as in DataLoader workers: with two, a tiny op waits for a thread on the other, busy core
+    of this shared machine (one 8 × 784 by 784 × 2 matmul of MGM's centres took 5–16 ms instead of
+    0.02 ms), which measures the machine's load, not the pipeline."""
     import torch
 
     from mgm_hf.data import VideoCollator, VideoTransform
@@ -185,6 +188,8 @@ def time_pipeline(path: Path, repeats: int, batch: int, num_frames: int, stride:
         for name, (motion, strategy, read_kwargs) in setups.items()
     }
     samples: dict[str, list[float]] = {name: [] for name in setups}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     for transform, collate in pipelines.values():  # warm-up
         out = transform(rows)
         collate([{k: out[k][i] for k in out} for i in range(batch)])
@@ -195,6 +200,7 @@ def time_pipeline(path: Path, repeats: int, batch: int, num_frames: int, stride:
             out = transform(rows)
             collate([{k: out[k][i] for k in out} for i in range(batch)])
             samples[name].append(time.process_time() - begin)
+    torch.set_num_threads(threads)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -309,7 +315,7 @@ def main() -> None:
         pipeline_video = make_video(Path(tmp) / "pipeline.mp4", size, args.frames)
         pipeline = time_pipeline(pipeline_video, args.repeats, args.batch, args.num_frames, stride)
         print(f"whole sample (decode + pretrain_transform(224) + collate + mask), {size[0]}x{size[1]}, "
-              f"stride {stride}, batch {args.batch}, CPU time:")
+              f"stride {stride}, batch {args.batch}, CPU time, one torch thread (as in DataLoader workers):")
         tube = next(iter(pipeline.values()))
         for name, seconds in pipeline.items():
             print(f"  {name:30s} {seconds / args.batch * 1e3:8.1f} ms/sample   {seconds / tube:5.2f}x")
