@@ -32,7 +32,7 @@ from mgm_hf.masking import MaskGeometry
 from mgm_hf.video import read_clip, write_video
 
 logger = logging.getLogger(__name__)
-GENERATOR_VERSION = 2  # bump when rendering or encoding changes
+GENERATOR_VERSION = 3  # bump when rendering or encoding changes
 CODEC = {"codec": "libx264", "fps": 25}
 SPLIT_SEED_BASE = {"pretrain": 1_000_000_000, "probe_train": 1_100_000_000, "validation": 1_200_000_000}
 

@@ -3,25 +3,35 @@
 A scene is rendered with exact, integer per-pixel motion (mgm_hf's convention: ``motion[t, y, x]``
 = how far the content at (x, y) of frame t moved since frame t-1):
 
-* **Camera.** The background is a textured canvas larger than the frame (a colour ramp plus a
-  multi-scale texture); the camera pans with a velocity drawn per axis from U(-``camera_speed``,
-  ``camera_speed``) px/frame, *independent of the label*. The camera offset is rounded to whole
+* **Camera.** The background is a canvas larger than the frame: a colour ramp, a smooth multi-scale
+  texture and two crossed sinusoidal gratings (periods 12–24 px: they make the pan visible to the
+  model and to the codec's block matching), dimmed by ``background_gain``; the camera pans with a
+  velocity drawn per axis from U(-``camera_speed``, ``camera_speed``) px/frame, *independent of the
+  label*. The camera offset is rounded to whole
   pixels per frame, so every background pixel moves by exactly ``-(C(t) - C(t-1))``.
 * **Actor.** One object of random shape (disc, square, triangle, diamond, cross), colour and texture,
-  12–18 px. Its label is its motion pattern *relative to the background* (:data:`CLASS_NAMES`):
-  constant velocity right / left / up / down, circling clockwise / anticlockwise (on screen, y
-  down), moving then stopping, stopping then moving. Its image position is
-  ``P0 + round(d(t)) - C(t)`` with ``d(0) = 0``.
-* **Distractors.** 1–2 smaller objects (5–8 px) with constant world velocities of up to
-  ``distractor_speed`` px/frame in any direction, often faster than the actor, so the strongest
+  16–20 px, brighter than any background pixel (channels drawn from ``actor_level``, the background
+  dimmed by ``background_gain``): a fixed contrast polarity, so a direction of motion is a *linear*
+  function of a tubelet's pixels (with random polarity a from-scratch tiny ViT fine-tuned on 320
+  clips stayed at chance; see ``fidelity.py``). Its label is its direction of motion *relative to the
+  background* (:data:`CLASS_NAMES`: the 8 compass directions, angle ``k · 45°`` on screen, y down) at a
+  constant speed drawn from ``actor_speed``, so ``d(t) = s · t · (cos, sin)(k · 45°)``. Its image
+  position is ``P0 + round(d(t)) - C(t)`` with ``d(0) = 0``: on screen the camera's pan adds to it,
+  so the label is the actor's motion minus the background's.
+* **Distractors.** 1–2 smaller objects (5–8 px, drawn like the actor) with constant world velocities of
+  up to ``distractor_speed`` px/frame in any direction, often faster than the actor, so the strongest
   motion is not always the actor. Depth order of all objects is random.
 
 **Frame 0 does not depend on the label.** Every random number is drawn in the same order whatever
-the label (the parameters of every class are drawn for every scene), the actor's trajectory is
-anchored at frame 0 (``d(0) = 0``) and its frame-0 position is drawn from a range that keeps every
-class's trajectory in view for the drawn camera: ``render_scene(seed, a)`` and
-``render_scene(seed, b)`` have bit-identical first frames. So one frame cannot tell the classes
-apart, except through where the actor has got to in later frames (a weak cue: at most 10 px).
+the label, the actor's trajectory is anchored at frame 0 (``d(0) = 0``) and its frame-0 position is
+drawn from a range that keeps every class's trajectory in view for the drawn camera:
+``render_scene(seed, a)`` and ``render_scene(seed, b)`` have bit-identical first frames. So one frame
+cannot tell the classes apart, except through where the actor has got to in later frames (up to
+14 px from where it started: a linear probe on the middle frame's pixels reaches 0.36–0.40 in pilots,
+on frame 0's chance, 0.11–0.13).
+
+**Symmetry.** A transpose or a flip of the frames maps a direction class to another one
+(:func:`symmetry_augment`), which the fine-tune uses as label-preserving augmentation.
 
 A *lead-in* frame (t = -1) is rendered too, so that an H.264 encode gives frame 0 real motion
 vectors; the clip is frames 0..T-1.
@@ -36,8 +46,8 @@ import numpy as np
 
 from mgm_hf.video.synthetic import linear_gradient, random_texture
 
-CLASS_NAMES: tuple[str, ...] = (
-    "right", "left", "up", "down", "circle_cw", "circle_ccw", "move_then_stop", "stop_then_move",
+CLASS_NAMES: tuple[str, ...] = (  # class k: direction k · 45° on screen (image y points down)
+    "right", "down_right", "down", "down_left", "left", "up_left", "up", "up_right",
 )
 NUM_CLASSES = len(CLASS_NAMES)
 SHAPES: tuple[str, ...] = ("disc", "square", "triangle", "diamond", "cross")
@@ -52,31 +62,24 @@ class SceneSpec:
     size: int = 64
     num_frames: int = 8
     camera_speed: float = 2.0
-    actor_size: tuple[int, int] = (12, 18)
-    actor_speed: tuple[float, float] = (1.0, 1.4)  # right/left/up/down
-    circle_radius: tuple[float, float] = (3.0, 5.0)
-    circle_rate: tuple[float, float] = (0.5, 0.8)  # rad/frame: 3.5-5.6 rad over 7 steps
-    switch_speed: tuple[float, float] = (1.5, 2.5)  # move_then_stop / stop_then_move
+    actor_size: tuple[int, int] = (16, 20)
+    actor_speed: tuple[float, float] = (1.5, 2.0)  # px/frame relative to the background
+    actor_level: tuple[float, float] = (180.0, 255.0)  # colour channels of the actor and distractors
+    sprite_texture_mix: tuple[float, float] = (0.1, 0.2)  # share of a sprite's own texture
     distractor_size: tuple[int, int] = (5, 8)
     distractor_speed: tuple[float, float] = (0.5, 3.5)
     num_distractors: tuple[int, int] = (1, 2)
     texture_sigma: float = 6.0  # background texture scales: sigma, 3 sigma, 8 sigma px
-    texture_weight: float = 0.25  # background = (1 - w - d) colour ramp + w texture + d detail
+    texture_weight: float = 0.25  # background = gain · ((1 - w - d - g) colour ramp + w texture + d detail + g gratings)
     detail_weight: float = 0.0  # d: fine texture (sigma 1 px) for the codec's block matching
-
-    @property
-    def switch_frame(self) -> int:
-        """Frame at which move_then_stop stops and stop_then_move starts."""
-        return self.num_frames // 2
+    background_gain: float = 0.55  # dims the background (ramp 20-234, textures 10-245) below actor_level
+    grating_weight: float = 0.4  # g: two crossed sinusoidal gratings (0-255); the ramp gets 1 - w - d - g
+    grating_period: tuple[float, float] = (12.0, 24.0)  # px
 
     @property
     def actor_reach(self) -> int:
         """Largest |round(d(t))| per axis of any class on frames 0..T-1 (bounds the frame-0 range)."""
-        steps = self.num_frames - 1
-        linear = self.actor_speed[1] * steps
-        circle = 2 * self.circle_radius[1]
-        switch = self.switch_speed[1] * max(self.switch_frame, steps - self.switch_frame)
-        return math.ceil(max(linear, circle, switch))
+        return math.ceil(self.actor_speed[1] * (self.num_frames - 1))
 
     @property
     def canvas_margin(self) -> int:
@@ -130,31 +133,68 @@ class _Sprite:
     offsets: np.ndarray  # (T + 1, 2) int, world displacement round(d(t)) for t = -1..T-1
 
 
-def _sprite(rng: np.random.Generator, side: int) -> tuple[np.ndarray, np.ndarray]:
+def _sprite(rng: np.random.Generator, side: int, spec: SceneSpec) -> tuple[np.ndarray, np.ndarray]:
     shape = SHAPES[int(rng.integers(len(SHAPES)))]
-    colour = rng.uniform(20, 235, size=3).astype(np.float32)
+    colour = rng.uniform(*spec.actor_level, size=3).astype(np.float32)
     texture = random_texture(side, side, sigma=1.0, seed=int(rng.integers(2**31 - 1))).astype(np.float32)
-    mix = float(rng.uniform(0.3, 0.6))
+    mix = float(rng.uniform(*spec.sprite_texture_mix))
     return (1 - mix) * colour + mix * texture, _shape_mask(shape, side)
 
 
-def _actor_paths(rng: np.random.Generator, spec: SceneSpec, times: np.ndarray) -> list[np.ndarray]:
-    """World displacement d(t) (len(times), 2) of every class, all drawn whatever the label."""
+def _gratings(rng: np.random.Generator, side: int, period: tuple[float, float]) -> np.ndarray:
+    """(side, side, 1) float32 in [0, 255]: the mean of two sinusoidal gratings of random orientation,
+    period and phase (smooth, so a masked patch is predictable from its neighbours; high-contrast at
+    the patch scale, so the pan shows)."""
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float64)
+    total = np.zeros((side, side))
+    for _ in range(2):
+        angle, length, phase = rng.uniform(0, np.pi), rng.uniform(*period), rng.uniform(0, 2 * np.pi)
+        total += np.cos(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / length + phase)
+    return (127.5 + 63.75 * total)[..., None].astype(np.float32)
+
+
+def direction(label: int) -> np.ndarray:
+    """(2,) unit vector (dx, dy) of class ``label``: angle ``label · 45°`` on screen (y down)."""
+    angle = label * np.pi / 4
+    return np.array([np.cos(angle), np.sin(angle)])
+
+
+def _actor_path(rng: np.random.Generator, spec: SceneSpec, times: np.ndarray, label: int) -> np.ndarray:
+    """World displacement d(t) (len(times), 2) of class ``label``; the same draws whatever the label."""
     speed = rng.uniform(*spec.actor_speed)
-    radius, rate, phase = rng.uniform(*spec.circle_radius), rng.uniform(*spec.circle_rate), rng.uniform(0, 2 * np.pi)
-    switch_speed, heading = rng.uniform(*spec.switch_speed), rng.uniform(0, 2 * np.pi)
-    t = times[:, None].astype(np.float64)
-    direction = {"right": (1, 0), "left": (-1, 0), "up": (0, -1), "down": (0, 1)}
-    paths = [speed * t * np.asarray(direction[name], np.float64) for name in CLASS_NAMES[:4]]
-    for sense in (1.0, -1.0):  # image y points down: increasing angle turns clockwise on screen
-        angle = phase + sense * rate * times
-        circle = radius * np.stack([np.cos(angle) - np.cos(phase), np.sin(angle) - np.sin(phase)], -1)
-        paths.append(circle)
-    unit = np.array([np.cos(heading), np.sin(heading)])
-    switch = spec.switch_frame
-    paths.append(switch_speed * np.minimum(t, switch) * unit)  # move, then stop at the switch frame
-    paths.append(switch_speed * np.maximum(t - switch, 0) * unit)  # still, then move from it
-    return paths
+    return speed * times[:, None].astype(np.float64) * direction(label)[None, :]
+
+
+# Label maps of the frame symmetries (class k at angle k · 45°): transposing x and y sends angle a to
+# 90° - a, mirroring x sends a to 180° - a, mirroring y sends a to -a.
+_TRANSPOSE = np.array([(2 - k) % NUM_CLASSES for k in range(NUM_CLASSES)])
+_FLIP_X = np.array([(4 - k) % NUM_CLASSES for k in range(NUM_CLASSES)])
+_FLIP_Y = np.array([(-k) % NUM_CLASSES for k in range(NUM_CLASSES)])
+
+
+def symmetry_augment(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each clip through a random one of the 8 symmetries of the square, its label mapped to match.
+
+    Args:
+        frames: (B, T, H, W, C) with H = W.
+        labels: (B,) int class indices.
+        rng: draws 3 coin flips per clip (transpose, mirror x, mirror y), in clip order.
+
+    Returns:
+        new (B, T, H, W, C) frames (contiguous) and (B,) labels.
+    """
+    out, new = np.empty_like(frames), np.asarray(labels).copy()
+    for i in range(len(new)):
+        clip, label = frames[i], int(new[i])
+        transpose, flip_x, flip_y = rng.random(3) < 0.5
+        if transpose:
+            clip, label = clip.transpose(0, 2, 1, 3), int(_TRANSPOSE[label])
+        if flip_x:
+            clip, label = clip[:, :, ::-1], int(_FLIP_X[label])
+        if flip_y:
+            clip, label = clip[:, ::-1], int(_FLIP_Y[label])
+        out[i], new[i] = clip, label
+    return out, new
 
 
 def render_scene(seed: int, label: int, spec: SceneSpec = SceneSpec()) -> Scene:
@@ -169,15 +209,17 @@ def render_scene(seed: int, label: int, spec: SceneSpec = SceneSpec()) -> Scene:
     ramp = linear_gradient(canvas_side, canvas_side, seed=int(rng.integers(2**31 - 1))).astype(np.float32)
     texture = random_texture(canvas_side, canvas_side, sigma=spec.texture_sigma, seed=int(rng.integers(2**31 - 1)))
     detail = random_texture(canvas_side, canvas_side, sigma=1.0, seed=int(rng.integers(2**31 - 1)))
-    canvas = ((1 - spec.texture_weight - spec.detail_weight) * ramp + spec.texture_weight * texture.astype(np.float32)
-              + spec.detail_weight * detail.astype(np.float32))
+    grating = _gratings(rng, canvas_side, spec.grating_period)
+    ramp_weight = 1 - spec.texture_weight - spec.detail_weight - spec.grating_weight
+    canvas = spec.background_gain * (ramp_weight * ramp + spec.texture_weight * texture.astype(np.float32)
+                                     + spec.detail_weight * detail.astype(np.float32) + spec.grating_weight * grating)
 
     camera = rng.uniform(-spec.camera_speed, spec.camera_speed, size=2)
     offsets = np.rint(times[:, None] * camera[None, :]).astype(np.int64)  # (T + 1, 2) camera offset C(t)
 
     # Actor: frame-0 position drawn so every class stays in view given this camera (label-free range).
     actor_side = int(rng.integers(spec.actor_size[0], spec.actor_size[1] + 1))
-    actor_pixels, actor_alpha = _sprite(rng, actor_side)
+    actor_pixels, actor_alpha = _sprite(rng, actor_side, spec)
     reach = spec.actor_reach
     clip_offsets = offsets[1:]
     low = reach + clip_offsets.max(0)  # image x = P0 + d - C must stay >= 0
@@ -185,12 +227,12 @@ def render_scene(seed: int, label: int, spec: SceneSpec = SceneSpec()) -> Scene:
     if np.any(high < low):
         raise ValueError(f"SceneSpec leaves no room for the actor: {spec}")
     start = np.array([rng.integers(low[i], high[i] + 1) for i in range(2)])
-    paths = _actor_paths(rng, spec, times)
-    sprites = [_Sprite(actor_pixels, actor_alpha, start, np.rint(paths[label]).astype(np.int64))]
+    path = _actor_path(rng, spec, times, label)
+    sprites = [_Sprite(actor_pixels, actor_alpha, start, np.rint(path).astype(np.int64))]
 
     for _ in range(int(rng.integers(spec.num_distractors[0], spec.num_distractors[1] + 1))):
         side = int(rng.integers(spec.distractor_size[0], spec.distractor_size[1] + 1))
-        pixels, alpha = _sprite(rng, side)
+        pixels, alpha = _sprite(rng, side, spec)
         angle, speed = rng.uniform(0, 2 * np.pi), rng.uniform(*spec.distractor_speed)
         velocity = speed * np.array([np.cos(angle), np.sin(angle)])
         d_start = rng.integers(-side // 2, size - side // 2, size=2)
@@ -228,4 +270,5 @@ def render_scene(seed: int, label: int, spec: SceneSpec = SceneSpec()) -> Scene:
     return Scene(frames=out, motion=motion, layers=layers, label=int(label), actor_steps=actor_steps, camera=camera)
 
 
-__all__ = ["ACTOR", "BACKGROUND", "CLASS_NAMES", "NUM_CLASSES", "SHAPES", "Scene", "SceneSpec", "render_scene"]
+__all__ = ["ACTOR", "BACKGROUND", "CLASS_NAMES", "NUM_CLASSES", "SHAPES", "Scene", "SceneSpec", "direction",
+           "render_scene", "symmetry_augment"]

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from fidelity_data import ClipSet, motion_tensor, pixel_values
+from fidelity_scenes import symmetry_augment
 from mgm_hf import MGMVideoMAE, MGMVideoMAEConfig
 from mgm_hf.masking import MaskingStrategy
 from mgm_hf.models.transfer import classifier_from_pretrained
@@ -170,12 +171,15 @@ def _predict(model: torch.nn.Module, clips: ClipSet, batch_size: int = 64) -> to
 
 def finetune(pretrained_dir: Path, train: ClipSet, validation: ClipSet, seed: int, epochs: int,
              eval_every: int, batch_size: int, id2label: dict[int, str], lr: float | None = None,
-             layer_decay: float | None = 0.75, log: Callable[[str], None] = print) -> FinetuneResult:
+             layer_decay: float | None = 0.75, augment: bool = False,
+             log: Callable[[str], None] = print) -> FinetuneResult:
     """Full fine-tune of the pretrained encoder with a fresh mean-pooling head (the tiny recipe:
     base lr 1e-2 × B / 256, layer decay 0.75, weight decay 0.05, warmup 10 % then cosine to 0),
     ``epochs`` passes over ``train`` in seed-derived order; validation top-1 every ``eval_every``
-    epochs and at the end. No augmentation (the labels are directions and turning senses: flips
-    would change them). ``lr`` overrides the peak learning rate."""
+    epochs and at the end. ``augment``: every training clip goes through a random symmetry of the
+    square with its direction label mapped to match (``fidelity_scenes.symmetry_augment``; seed-derived
+    draws, the same for every strategy). ``lr`` overrides the peak learning rate, ``layer_decay=None``
+    gives every layer the same lr."""
     torch.manual_seed(seed)  # the head's initial weights: the same for every strategy at this seed
     model = classifier_from_pretrained(str(pretrained_dir), id2label)
     steps_per_epoch = math.ceil(len(train) / batch_size)
@@ -188,6 +192,7 @@ def finetune(pretrained_dir: Path, train: ClipSet, validation: ClipSet, seed: in
     labels = torch.as_tensor(train.labels)
     val_labels = torch.as_tensor(validation.labels)
     order_gen = torch.Generator().manual_seed(20_000 + seed)
+    augment_rng = np.random.default_rng(30_000 + seed)
     curve: list[dict[str, float]] = []
     start = time.perf_counter()
     train_seconds = 0.0
@@ -205,14 +210,18 @@ def finetune(pretrained_dir: Path, train: ClipSet, validation: ClipSet, seed: in
         seen, loss_sum, hits = 0, 0.0, 0
         for i in range(0, len(train), batch_size):
             index = order[i : i + batch_size]
-            out = model(pixel_values=pixel_values(train.frames[index]), labels=labels[index])
+            frames, batch_labels = train.frames[index], labels[index]
+            if augment:
+                frames, flipped = symmetry_augment(frames, batch_labels.numpy(), augment_rng)
+                batch_labels = torch.as_tensor(flipped)
+            out = model(pixel_values=pixel_values(frames), labels=batch_labels)
             out.loss.backward()
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             seen += len(index)
             loss_sum += out.loss.item() * len(index)
-            hits += int((out.logits.argmax(1) == labels[index]).sum())
+            hits += int((out.logits.argmax(1) == batch_labels).sum())
         train_seconds += time.perf_counter() - tick
         if epoch % eval_every == 0 or epoch == epochs:
             correct = evaluate(epoch, loss_sum / seen, hits / seen)
