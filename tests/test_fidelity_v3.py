@@ -205,6 +205,19 @@ def test_no_verdict_when_every_model_is_at_chance() -> None:
     assert powered[("mgm", "finetune_top1")]["verdict"] != NO_POWER
 
 
+def test_no_verdict_between_two_models_at_chance_when_another_learns() -> None:
+    """Random init above chance says the task is learnable, not that tube and X (both at chance) differ:
+    the gate is per comparison."""
+    chance = 1 / NUM_CLASSES
+    runs = fake_runs(0.01, tube=chance)
+    for run in runs:
+        if run["strategy"] == "none":
+            run["finetune_top1"] = 0.45
+    paired = {(p["strategy"], p["metric"]): p for p in document(runs)["paired_vs_tube"]}
+    assert paired[("mgm", "finetune_top1")]["verdict"] == NO_POWER
+    assert paired[("none", "finetune_top1")]["verdict"] != NO_POWER  # random init above chance: a verdict
+
+
 def test_paired_difference_se_is_the_larger_of_seeds_and_clips() -> None:
     # Consistent small gains: the seed SE is 0, the clip-level SE decides (and is > 0).
     correct = {s: np.r_[np.ones(10, bool), np.zeros(10, bool)] for s in (0, 1)}
