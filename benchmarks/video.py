@@ -47,6 +47,11 @@ def make_video(path: Path, size: tuple[int, int], frames: int, options: dict[str
     return write_panning_scene_video(path, num_frames=frames, size=size, options=options).path
 
 
+def clip_frames(num_frames: int, stride: int, start_frame: int) -> set[int]:
+    """The frame indices of a clip (what read_clip samples without jitter)."""
+    return set(range(start_frame, start_frame + (num_frames - 1) * stride + 1, stride))
+
+
 def mvextractor_reader() -> Callable[..., None] | None:
     """A clip reader with motion-vector-extractor (raw vectors, source ±1 only), or None when it is
     not installed (an optional anchor, never a dependency)."""
@@ -56,7 +61,7 @@ def mvextractor_reader() -> Callable[..., None] | None:
         return None
 
     def read(path: Path, num_frames: int, stride: int, start_frame: int) -> None:
-        wanted = set(range(start_frame, start_frame + (num_frames - 1) * stride + 1, stride))
+        wanted = clip_frames(num_frames, stride, start_frame)
         cap = VideoCap()
         if not cap.open(str(path)):
             raise RuntimeError(f"motion-vector-extractor cannot open {path}")
@@ -81,7 +86,7 @@ def decoder_reader(export_vectors: bool) -> Callable[..., None]:
     from mgm_hf.video.rgb import RGBConverter
 
     def read(path: Path, num_frames: int, stride: int, start_frame: int) -> None:
-        wanted = set(range(start_frame, start_frame + (num_frames - 1) * stride + 1, stride))
+        wanted = clip_frames(num_frames, stride, start_frame)
         container, stream, info = open_video_with_info(path)
         try:
             if export_vectors:

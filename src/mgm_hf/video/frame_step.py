@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import carray, njit
 
-from .reference_search import _uint8_pointer, frame_distances, reference_window
+from .reference_search import _PICT_B, _uint8_pointer, frame_distances, reference_window
 from .vector_kernels import AVMOTIONVECTOR_SIZE, frame_field, read_vectors, unit_distances
 
 __all__ = ["MALFORMED", "RING_ROWS", "WAITING", "frame_step", "new_state", "process_waiting"]
@@ -37,7 +37,6 @@ INDEX, LUMA, LINE, TYPE, RANK, REFERENCE, VECTORS, COUNT = range(8)  # ring rows
 RING_ROWS = 8
 WAITING, LATEST, MALFORMED = range(3)  # state entries
 STATE_SIZE = 3
-_PICT_B = 3
 
 
 def new_state(ring_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -47,7 +47,6 @@ __all__ = [
     "MotionVectorTracker",
     "frame_vectors",
     "stream_needs_search",
-    "vector_bytes",
     "warm_up",
 ]
 
@@ -70,16 +69,6 @@ except ImportError:  # pragma: no cover - other PyAV layouts: the cached propert
 
 class MalformedVectors(ValueError):
     """The decoder exported motion-vector side data that cannot be read (a bad file, not a bug)."""
-
-
-def vector_bytes(frame: av.VideoFrame) -> bytes | None:
-    """The frame's raw motion-vector side data (``AVMotionVector`` records, 40 bytes each), or None
-    when it has none. Copied out: no reference to the frame survives the call."""
-    side = _side_data(frame).get("MOTION_VECTORS")
-    if side is None:
-        return None
-    raw = bytes(side)
-    return raw or None
 
 
 def frame_vectors(frame: av.VideoFrame) -> np.ndarray | None:
@@ -276,10 +265,6 @@ def warm_up() -> None:
         vector_kernels.fill_gaps(tracker._stack)
     vector_kernels.chain_fields(tracker._stack, np.zeros(1, np.int64), np.ones(1, np.int64), 8.0,
                                 np.empty((1, 2, 2, 2), np.float32))
-    vectors = np.zeros(2, dtype=[(c, np.int32) for c in (*reference_search.VECTOR_COLUMNS, "motion_x", "motion_y",
-                                                           "motion_scale")])
-    vectors["motion_scale"] = 4
-    reference_search.reference_distances(planes[0], vectors, {-1: planes[1]}, max_distance=1)
 
 
 warm_up()
